@@ -1,0 +1,111 @@
+#include "cli_common.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "karyon/core/errors.hpp"
+
+namespace karyon::cli {
+
+core::ProgressCallback progress_bar() {
+  const bool tty = isatty(STDERR_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  auto last_decile = std::make_shared<int>(-1);
+  auto last_stage = std::make_shared<std::string>();
+  return [=](const core::ProgressUpdate& u) {
+    const double frac = u.total > 0 ? static_cast<double>(u.done) / u.total : 0;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
+    if (tty) {
+      const int width = 30, filled = static_cast<int>(frac * width);
+      std::fprintf(stderr, "\r%-16s [%.*s%*s] %5.1f%% %lld/%lld  %.0fs left   ", u.stage.c_str(), filled,
+                   "##############################", width - filled, "", 100 * frac, static_cast<long long>(u.done),
+                   static_cast<long long>(u.total), eta);
+      if (u.done >= u.total) std::fprintf(stderr, "\n");
+    } else {
+      const int decile = static_cast<int>(frac * 10);
+      if (decile != *last_decile || u.stage != *last_stage) {
+        *last_decile = decile;
+        *last_stage = u.stage;
+        std::fprintf(stderr, "%s: %lld/%lld (%.0f%%)\n", u.stage.c_str(), static_cast<long long>(u.done),
+                     static_cast<long long>(u.total), 100 * frac);
+      }
+    }
+  };
+}
+
+nlohmann::json metadata_json(const tiling::SlideMetadata& m) {
+  nlohmann::json j;
+  j["path"] = m.path.string();
+  j["format"] = m.format;
+  j["width"] = m.width();
+  j["height"] = m.height();
+  j["levels"] = nlohmann::json::array();
+  for (const auto& l : m.levels) j["levels"].push_back({{"width", l.width}, {"height", l.height}, {"downsample", l.downsample}});
+  j["mpp_x"] = m.mpp_x ? nlohmann::json(*m.mpp_x) : nlohmann::json(nullptr);
+  j["mpp_y"] = m.mpp_y ? nlohmann::json(*m.mpp_y) : nlohmann::json(nullptr);
+  j["mpp_source"] = m.mpp_source;
+  j["objective_power"] = m.objective_power ? nlohmann::json(*m.objective_power) : nlohmann::json(nullptr);
+  j["associated_images"] = m.associated_images;
+  j["properties"] = m.properties;
+  return j;
+}
+
+nlohmann::json plan_json(const tiling::TilePlan& plan, const tiling::TissueMask* tissue) {
+  const auto& r = plan.resolution;
+  nlohmann::json j;
+  j["target_mpp"] = r.target_mpp;
+  j["slide_mpp"] = {r.slide_mpp_x, r.slide_mpp_y};
+  j["mpp_source"] = r.mpp_source;
+  j["read_level"] = r.read_level;
+  j["read_downsample"] = r.read_downsample;
+  j["level0_px_per_analysis_px"] = {r.scale_x, r.scale_y};
+  j["tile_size"] = plan.tile_size;
+  j["overlap"] = plan.overlap;
+  j["grid"] = {{"cols", plan.cols}, {"rows", plan.rows}};
+  j["extent_analysis_px"] = {plan.extent.x, plan.extent.y, plan.extent.width, plan.extent.height};
+  j["grid_tiles"] = plan.grid_tiles;
+  j["tissue_tiles"] = plan.tiles.size();
+  if (tissue) j["tissue_fraction"] = tissue->tissue_fraction();
+  j["warnings"] = r.warnings;
+  return j;
+}
+
+core::Level0Rect parse_region(const std::string& text) {
+  long long v[4];
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4 || v[2] <= 0 || v[3] <= 0)
+    throw core::InvalidArgument("--region '" + text + "': expected x,y,width,height in level-0 pixels, e.g. 1000,2000,4096,4096");
+  return core::Level0Rect{v[0], v[1], v[2], v[3]};
+}
+
+void write_plan_thumbnail(const tiling::Slide& slide, const tiling::TissueMask& tissue, const tiling::TilePlan& plan,
+                          const std::string& png_path) {
+  double ds = 1;
+  core::RgbImage thumb = tiling::read_thumbnail(slide, 1600, ds);
+  cv::Mat rgb(thumb.height, thumb.width, CV_8UC3, thumb.pixels.data());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  // Tissue outlined in green.
+  cv::Mat mask(tissue.mask.height, tissue.mask.width, CV_8UC1, const_cast<std::uint8_t*>(tissue.mask.pixels.data()));
+  cv::Mat mask_scaled;
+  cv::resize(mask, mask_scaled, bgr.size(), 0, 0, cv::INTER_NEAREST);
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask_scaled, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+  cv::drawContours(bgr, contours, -1, cv::Scalar(40, 170, 40), 2);
+  // Tile cores outlined in blue.
+  for (const auto& t : plan.tiles) {
+    const auto l0 = plan.to_level0(t.core);
+    cv::rectangle(bgr, cv::Point(static_cast<int>(l0.x / ds), static_cast<int>(l0.y / ds)),
+                  cv::Point(static_cast<int>(l0.right() / ds) - 1, static_cast<int>(l0.bottom() / ds) - 1),
+                  cv::Scalar(200, 80, 20), 1);
+  }
+  if (!cv::imwrite(png_path, bgr)) throw core::OutputError(png_path + ": cannot write PNG");
+}
+
+}  // namespace karyon::cli

@@ -1,0 +1,40 @@
+#pragma once
+// Helpers shared by karyon-cli subcommands: progress bar, metadata as JSON, region parsing.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "karyon/core/geometry.hpp"
+#include "karyon/core/progress.hpp"
+#include "karyon/tiling/slide.hpp"
+#include "karyon/tiling/tile_plan.hpp"
+
+namespace karyon::cli {
+
+// A one-line progress bar on stderr (redrawn in place on a terminal, a line per 10% otherwise).
+core::ProgressCallback progress_bar();
+
+nlohmann::json metadata_json(const tiling::SlideMetadata& m);
+nlohmann::json plan_json(const tiling::TilePlan& plan, const tiling::TissueMask* tissue);
+
+// "x,y,w,h" in level-0 pixels; throws InvalidArgument.
+core::Level0Rect parse_region(const std::string& text);
+
+// Thumbnail with the tissue mask tinted and the planned tiles' cores outlined, written as PNG.
+void write_plan_thumbnail(const tiling::Slide& slide, const tiling::TissueMask& tissue, const tiling::TilePlan& plan,
+                          const std::string& png_path);
+
+// `plan` and `demo`: open a slide, detect tissue, plan tiles, optionally draw them.
+struct PlanArgs {
+  std::string slide, thumbnail;
+  double target_mpp = 0.5;
+  std::optional<double> mpp;
+  std::optional<std::string> region;
+  int tile_size = 512;
+  int overlap = -1;
+  bool json = false;
+};
+nlohmann::json run_plan(const PlanArgs& a);
+void print_plan(const nlohmann::json& plan);
+
+}  // namespace karyon::cli

@@ -1,0 +1,46 @@
+#pragma once
+// Karyon's exception hierarchy. Each C library boundary (OpenSlide, libtiff, LibTorch, SQLite)
+// converts its failures into one of these in exactly one place; messages name the file and the
+// problem so that a user can act on them without a debugger.
+#include <stdexcept>
+#include <string>
+
+namespace karyon::core {
+
+// Base of every error Karyon throws on purpose.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The caller asked for something impossible (bad option, region outside the slide, ...).
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+// A slide could not be opened or read: missing, unsupported, corrupt, truncated.
+class SlideError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A model file or model card is missing, corrupt or inconsistent.
+class ModelError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Writing results failed (disk full, read-only folder, ...).
+class OutputError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Work stopped because the user (or a signal) asked for it. Not a failure.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("cancelled") {}
+};
+
+}  // namespace karyon::core

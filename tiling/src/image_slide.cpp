@@ -1,0 +1,110 @@
+// Plain-image fallback (PNG, JPEG, strip TIFF, ...): decoded once into memory as a single-level
+// slide. OpenCV refuses images above CV_IO_MAX_IMAGE_PIXELS (2^30 by default), which bounds memory.
+#include <algorithm>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "karyon/core/errors.hpp"
+#include "slide_backends.hpp"
+#include "tiff_handle.hpp"
+
+namespace karyon::tiling {
+namespace fs = std::filesystem;
+using core::SlideError;
+
+namespace {
+
+// µm/px of a TIFF read through libtiff; empty for other formats or without resolution tags.
+std::optional<double> tiff_mpp(const fs::path& path, std::string& source) {
+  const TiffHandle handle(path.c_str(), "r");
+  TIFF* tif = handle.get();
+  if (!tif) return std::nullopt;
+  float xres = 0;
+  uint16_t unit = RESUNIT_NONE;
+  std::optional<double> mpp;
+  if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) && TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit)) {
+    mpp = mpp_from_tiff_resolution(xres, std::to_string(unit));
+    if (mpp) source = "tiff.XResolution";
+  }
+  return mpp;
+}
+
+class ImageSlide final : public Slide {
+ public:
+  ImageSlide(const fs::path& path, cv::Mat rgb) : rgb_(std::move(rgb)) {
+    metadata_.path = path;
+    metadata_.format = "image";
+    metadata_.levels.push_back(LevelInfo{rgb_.cols, rgb_.rows, 1.0});
+    std::string source;
+    if (auto mpp = tiff_mpp(path, source)) {
+      metadata_.mpp_x = metadata_.mpp_y = mpp;
+      metadata_.mpp_source = source;
+    }
+  }
+
+  void read_region(int level, std::int64_t x_level0, std::int64_t y_level0, int width, int height,
+                   core::RgbImage& out) const override {
+    if (level != 0) throw core::InvalidArgument(path().string() + ": plain images have only level 0");
+    if (width <= 0 || height <= 0) throw core::InvalidArgument(path().string() + ": empty region requested");
+    out.resize(width, height);
+    std::fill(out.pixels.begin(), out.pixels.end(), std::uint8_t{255});
+    const std::int64_t x0 = std::max<std::int64_t>(x_level0, 0), y0 = std::max<std::int64_t>(y_level0, 0);
+    const std::int64_t x1 = std::min<std::int64_t>(x_level0 + width, rgb_.cols);
+    const std::int64_t y1 = std::min<std::int64_t>(y_level0 + height, rgb_.rows);
+    for (std::int64_t y = y0; y < y1; ++y) {
+      const std::uint8_t* src = rgb_.ptr<std::uint8_t>(static_cast<int>(y)) + x0 * 3;
+      std::copy(src, src + (x1 - x0) * 3, out.row(static_cast<int>(y - y_level0)) + (x0 - x_level0) * 3);
+    }
+  }
+
+ private:
+  cv::Mat rgb_;  // CV_8UC3 in RGB order
+};
+
+cv::Mat to_rgb8(const cv::Mat& decoded) {
+  cv::Mat img8 = decoded;
+  if (decoded.depth() == CV_16U) decoded.convertTo(img8, CV_8U, 1.0 / 257.0);
+  else if (decoded.depth() != CV_8U) decoded.convertTo(img8, CV_8U);
+  cv::Mat rgb;
+  switch (img8.channels()) {
+    case 1: cv::cvtColor(img8, rgb, cv::COLOR_GRAY2RGB); break;
+    case 3: cv::cvtColor(img8, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: {  // composite straight alpha on white, like the OpenSlide path
+      rgb.create(img8.rows, img8.cols, CV_8UC3);
+      for (int y = 0; y < img8.rows; ++y) {
+        const auto* s = img8.ptr<std::uint8_t>(y);
+        auto* d = rgb.ptr<std::uint8_t>(y);
+        for (int x = 0; x < img8.cols; ++x, s += 4, d += 3) {
+          const int a = s[3];
+          for (int c = 0; c < 3; ++c) d[c] = static_cast<std::uint8_t>((s[2 - c] * a + 255 * (255 - a) + 127) / 255);
+        }
+      }
+      break;
+    }
+    default: throw std::runtime_error("unsupported channel count " + std::to_string(img8.channels()));
+  }
+  return rgb;
+}
+
+}  // namespace
+
+std::unique_ptr<Slide> open_plain_image(const fs::path& path) {
+  if (!cv::haveImageReader(path.string()))
+    throw SlideError(path.string() +
+                     ": unsupported format (neither a whole-slide format OpenSlide knows nor a plain image)");
+  cv::Mat decoded;
+  try {
+    decoded = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw SlideError(path.string() + ": cannot decode image: " + e.what());
+  }
+  if (decoded.empty()) throw SlideError(path.string() + ": cannot decode image (corrupt or truncated?)");
+  try {
+    return std::make_unique<ImageSlide>(path, to_rgb8(decoded));
+  } catch (const std::exception& e) {
+    throw SlideError(path.string() + ": " + e.what());
+  }
+}
+
+}  // namespace karyon::tiling
