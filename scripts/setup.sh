@@ -19,7 +19,7 @@ APT_PACKAGES=(
   qt6-base-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev
   libcli11-dev libspdlog-dev
   python3 python3-venv python3-openslide python3-numpy python3-pil
-  xvfb xauth
+  xvfb xauth time
 )
 
 # --- 1. Debian packages ------------------------------------------------------------------

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Newcomer command 2: set up, build, and run every test (ctest). `--asan` also builds the
+# sanitizer configuration (no LibTorch, no Qt) and runs its tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+BUILD=${KARYON_BUILD_DIR:-build}
+ctest --test-dir "$BUILD" -j "$(nproc)" --output-on-failure --timeout 600
+if [ "${1:-}" = "--asan" ]; then
+  echo "[test] ASan + UBSan build (build-asan)"
+  cmake --preset asan -DKARYON_PYTHON="$PWD/.venv/bin/python" >/dev/null
+  cmake --build build-asan -j "$(nproc)"
+  ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -j "$(nproc)" --output-on-failure --timeout 600
+fi
