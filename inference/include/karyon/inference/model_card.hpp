@@ -1,0 +1,93 @@
+#pragma once
+// The model card: a JSON file that travels with the safetensors weights and says what the weights
+// are (architecture), what they expect (µm/px, normalisation), what they produce (class names,
+// thresholds) and where they come from (provenance, metrics). Model files are data, never code.
+//
+// Card format (all keys optional unless marked; defaults are torchvision's maskrcnn_resnet50_fpn):
+// {
+//   "format": "karyon-maskrcnn/1",                      (required)
+//   "name": "...", "weights": "model.safetensors",      (weights: path relative to the card)
+//   "architecture": {
+//     "backbone": "resnet50",            resnet18 | resnet34 | resnet50 | resnet101
+//     "num_classes": 2,                  including background
+//     "fpn_out_channels": 256, "representation_size": 1024,
+//     "mask_layers": [256,256,256,256], "mask_dim_reduced": 256,
+//     "anchor_sizes": [[32],[64],[128],[256],[512]], "aspect_ratios": [[0.5,1,2], ...5 levels],
+//     "rpn_pre_nms_top_n": 1000, "rpn_post_nms_top_n": 1000, "rpn_nms_thresh": 0.7, "rpn_score_thresh": 0.0,
+//     "box_roi_size": 7, "mask_roi_size": 14, "sampling_ratio": 2,
+//     "min_size": 0, "max_size": 0,      0 = no resize (tiles are already at the model's µm/px)
+//     "size_divisible": 32
+//   },
+//   "input": {"mpp": 0.25, "image_mean": [0.485,0.456,0.406], "image_std": [0.229,0.224,0.225]},
+//   "class_names": ["background", "nucleus"],
+//   "thresholds": {"box_score": 0.05, "box_nms": 0.5, "detections_per_img": 1000, "mask": 0.5},
+//   "provenance": {...}, "metrics": {...}, "license": "..."   (free-form, kept as JSON text)
+// }
+#include <array>
+#include <string>
+#include <vector>
+
+namespace karyon::inference {
+
+struct ArchitectureConfig {
+  std::string backbone = "resnet50";
+  int num_classes = 2;
+  int fpn_out_channels = 256;
+  int representation_size = 1024;
+  std::vector<int> mask_layers = {256, 256, 256, 256};
+  int mask_dim_reduced = 256;
+  std::vector<std::vector<double>> anchor_sizes = {{32}, {64}, {128}, {256}, {512}};
+  std::vector<std::vector<double>> aspect_ratios = {
+      {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}, {0.5, 1.0, 2.0}};
+  int rpn_pre_nms_top_n = 1000;
+  int rpn_post_nms_top_n = 1000;
+  double rpn_nms_thresh = 0.7;
+  double rpn_score_thresh = 0.0;
+  int box_roi_size = 7;
+  int mask_roi_size = 14;
+  int sampling_ratio = 2;
+  int min_size = 0;  // 0: no resize
+  int max_size = 0;
+  int size_divisible = 32;
+
+  int anchors_per_location() const;  // throws ModelError if levels disagree
+};
+
+struct Thresholds {
+  double box_score = 0.05;  // torchvision box_score_thresh: detections with score <= this are dropped
+  double box_nms = 0.5;
+  int detections_per_img = 100;
+  double mask = 0.5;        // mask pixel is inside when probability > this
+};
+
+struct ModelCard {
+  std::string format;
+  std::string name;
+  std::string card_path;     // where the card was read from (for messages)
+  std::string weights_path;  // resolved, absolute or relative to the working directory
+  ArchitectureConfig architecture;
+  double mpp = 0;            // µm/px the model expects; 0 = unknown
+  std::array<double, 3> image_mean = {0.485, 0.456, 0.406};
+  std::array<double, 3> image_std = {0.229, 0.224, 0.225};
+  std::vector<std::string> class_names;
+  Thresholds thresholds;
+  std::string provenance_json = "{}";
+  std::string metrics_json = "{}";
+  std::string license;
+};
+
+// Reads and validates a model card. Throws core::ModelError naming the file and the bad key.
+ModelCard read_model_card(const std::string& card_path);
+
+// Resolves what the user passed as --model: a card (.json) or a weights file (.safetensors) with
+// its card next to it (same stem + ".json"). Throws core::ModelError if neither exists.
+ModelCard resolve_model(const std::string& model_path);
+
+// Expected tensor names and shapes (torchvision's state_dict names) for an architecture.
+struct ParameterSpec {
+  std::string name;
+  std::vector<long long> shape;
+};
+std::vector<ParameterSpec> expected_parameters(const ArchitectureConfig& arch);
+
+}  // namespace karyon::inference

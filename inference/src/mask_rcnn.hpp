@@ -1,0 +1,58 @@
+#pragma once
+// The Mask R-CNN network: torchvision's MaskRCNN(resnet_fpn_backbone(...)) forward pass at
+// inference, written with ATen ops over a map of named weights (torchvision's state_dict names).
+// Internal to the inference module.
+#include <ATen/ATen.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "karyon/inference/model_card.hpp"
+
+namespace karyon::inference {
+
+struct RawDetections {
+  at::Tensor boxes;   // (N, 4) float32, in the coordinates of the image as given (after undoing any resize)
+  at::Tensor scores;  // (N) float32
+  at::Tensor labels;  // (N) int64
+  at::Tensor masks;   // (N, M, M) float32 probabilities for the label's channel (before pasting)
+};
+
+class MaskRcnn {
+ public:
+  // `weights` are float32 tensors already on `device`, checked against expected_parameters().
+  MaskRcnn(ArchitectureConfig arch, std::unordered_map<std::string, at::Tensor> weights,
+           at::ScalarType compute_dtype);
+
+  // images: normalised float32 (3, H_i, W_i) tensors on the model's device.
+  std::vector<RawDetections> forward(const std::vector<at::Tensor>& images, const Thresholds& thresholds) const;
+
+  const ArchitectureConfig& arch() const { return arch_; }
+
+ private:
+  const at::Tensor& w(const std::string& name) const;
+  at::Tensor conv(const at::Tensor& x, const std::string& p, int64_t stride, int64_t pad, bool bias) const;
+  at::Tensor frozen_bn(const at::Tensor& x, const std::string& p) const;
+  std::vector<at::Tensor> backbone(const at::Tensor& x) const;  // P2..P5 + pool
+  at::Tensor multiscale_roi_align(const std::vector<at::Tensor>& feats, const std::vector<at::Tensor>& boxes,
+                                  const std::vector<std::pair<int64_t, int64_t>>& image_sizes, int64_t out) const;
+
+  ArchitectureConfig arch_;
+  std::unordered_map<std::string, at::Tensor> w_;
+  std::unordered_map<std::string, std::pair<at::Tensor, at::Tensor>> bn_;  // scale, shift
+  at::ScalarType dtype_;
+  std::vector<int> blocks_;
+  bool bottleneck_ = false;
+};
+
+// Pastes one mask (M x M probabilities, CPU float) into an image of im_h x im_w the way
+// torchvision's paste_masks_in_image does (padding 1), and returns the pasted region
+// [y0, y1) x [x0, x1) of the image as a float tensor plus its origin.
+struct PastedMask {
+  at::Tensor probs;  // (y1-y0, x1-x0) float, may be empty
+  int64_t x0 = 0, y0 = 0;
+};
+PastedMask paste_mask(const at::Tensor& mask, const float box[4], int64_t im_h, int64_t im_w);
+
+}  // namespace karyon::inference

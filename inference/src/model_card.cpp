@@ -1,0 +1,157 @@
+#include "karyon/inference/model_card.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "karyon/core/errors.hpp"
+
+namespace karyon::inference {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw core::ModelError("model card '" + path + "': " + why);
+}
+
+template <typename T>
+void get_opt(const json& obj, const char* key, T& out, const std::string& path, const std::string& where) {
+  if (!obj.contains(key)) return;
+  try {
+    out = obj.at(key).get<T>();
+  } catch (const json::exception& e) {
+    fail(path, "key '" + where + key + "' has the wrong type: " + e.what());
+  }
+}
+
+}  // namespace
+
+int ArchitectureConfig::anchors_per_location() const {
+  if (anchor_sizes.empty() || anchor_sizes.size() != aspect_ratios.size())
+    throw core::ModelError("architecture: anchor_sizes has " + std::to_string(anchor_sizes.size()) +
+                           " levels but aspect_ratios has " + std::to_string(aspect_ratios.size()));
+  const std::size_t a = anchor_sizes[0].size() * aspect_ratios[0].size();
+  for (std::size_t i = 0; i < anchor_sizes.size(); ++i)
+    if (anchor_sizes[i].size() * aspect_ratios[i].size() != a)
+      throw core::ModelError("architecture: every FPN level needs the same number of anchors per location");
+  return static_cast<int>(a);
+}
+
+ModelCard read_model_card(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(path, "cannot open (missing or unreadable)");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(path, std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) fail(path, "not a JSON object");
+  ModelCard c;
+  c.card_path = path;
+  get_opt(j, "format", c.format, path, "");
+  if (c.format != "karyon-maskrcnn/1")
+    fail(path, "unsupported format '" + c.format + "' (expected \"karyon-maskrcnn/1\")");
+  get_opt(j, "name", c.name, path, "");
+  std::string weights;
+  get_opt(j, "weights", weights, path, "");
+  if (weights.empty()) weights = fs::path(path).stem().string() + ".safetensors";
+  fs::path wp(weights);
+  if (wp.is_relative()) wp = fs::path(path).parent_path() / wp;
+  c.weights_path = wp.string();
+
+  if (j.contains("architecture")) {
+    const json& a = j["architecture"];
+    if (!a.is_object()) fail(path, "'architecture' is not an object");
+    auto& A = c.architecture;
+    const std::string w = "architecture.";
+    get_opt(a, "backbone", A.backbone, path, w);
+    get_opt(a, "num_classes", A.num_classes, path, w);
+    get_opt(a, "fpn_out_channels", A.fpn_out_channels, path, w);
+    get_opt(a, "representation_size", A.representation_size, path, w);
+    get_opt(a, "mask_layers", A.mask_layers, path, w);
+    get_opt(a, "mask_dim_reduced", A.mask_dim_reduced, path, w);
+    get_opt(a, "anchor_sizes", A.anchor_sizes, path, w);
+    get_opt(a, "aspect_ratios", A.aspect_ratios, path, w);
+    get_opt(a, "rpn_pre_nms_top_n", A.rpn_pre_nms_top_n, path, w);
+    get_opt(a, "rpn_post_nms_top_n", A.rpn_post_nms_top_n, path, w);
+    get_opt(a, "rpn_nms_thresh", A.rpn_nms_thresh, path, w);
+    get_opt(a, "rpn_score_thresh", A.rpn_score_thresh, path, w);
+    get_opt(a, "box_roi_size", A.box_roi_size, path, w);
+    get_opt(a, "mask_roi_size", A.mask_roi_size, path, w);
+    get_opt(a, "sampling_ratio", A.sampling_ratio, path, w);
+    get_opt(a, "min_size", A.min_size, path, w);
+    get_opt(a, "max_size", A.max_size, path, w);
+    get_opt(a, "size_divisible", A.size_divisible, path, w);
+    const std::string bb = A.backbone;
+    if (bb != "resnet18" && bb != "resnet34" && bb != "resnet50" && bb != "resnet101")
+      fail(path, "architecture.backbone '" + bb + "' is not supported (resnet18, resnet34, resnet50, resnet101)");
+    if (A.num_classes < 2) fail(path, "architecture.num_classes must be >= 2 (background + at least one class)");
+    if (A.anchor_sizes.size() != 5)
+      fail(path, "architecture.anchor_sizes needs 5 levels (FPN P2..P6), got " + std::to_string(A.anchor_sizes.size()));
+    try {
+      (void)A.anchors_per_location();
+    } catch (const core::ModelError& e) {
+      fail(path, e.what());
+    }
+    if (A.mask_layers.empty()) fail(path, "architecture.mask_layers is empty");
+    if (A.box_roi_size <= 0 || A.mask_roi_size <= 0 || A.size_divisible <= 0 || A.rpn_pre_nms_top_n <= 0 ||
+        A.rpn_post_nms_top_n <= 0)
+      fail(path, "architecture sizes and top-n values must be positive");
+    if ((A.min_size > 0) != (A.max_size > 0)) fail(path, "architecture.min_size and max_size must both be set or both 0");
+  }
+  if (j.contains("input")) {
+    const json& in2 = j["input"];
+    get_opt(in2, "mpp", c.mpp, path, "input.");
+    get_opt(in2, "image_mean", c.image_mean, path, "input.");
+    get_opt(in2, "image_std", c.image_std, path, "input.");
+    for (double s : c.image_std)
+      if (!(s > 0)) fail(path, "input.image_std must be positive");
+  }
+  get_opt(j, "class_names", c.class_names, path, "");
+  if (c.class_names.empty()) {
+    c.class_names.push_back("background");
+    for (int i = 1; i < c.architecture.num_classes; ++i) c.class_names.push_back("class" + std::to_string(i));
+  }
+  if (static_cast<int>(c.class_names.size()) != c.architecture.num_classes)
+    fail(path, "class_names has " + std::to_string(c.class_names.size()) + " names but architecture.num_classes is " +
+                   std::to_string(c.architecture.num_classes));
+  if (j.contains("thresholds")) {
+    const json& t = j["thresholds"];
+    get_opt(t, "box_score", c.thresholds.box_score, path, "thresholds.");
+    get_opt(t, "box_nms", c.thresholds.box_nms, path, "thresholds.");
+    get_opt(t, "detections_per_img", c.thresholds.detections_per_img, path, "thresholds.");
+    get_opt(t, "mask", c.thresholds.mask, path, "thresholds.");
+    if (c.thresholds.detections_per_img <= 0) fail(path, "thresholds.detections_per_img must be positive");
+  }
+  if (j.contains("provenance")) c.provenance_json = j["provenance"].dump();
+  if (j.contains("metrics")) c.metrics_json = j["metrics"].dump();
+  get_opt(j, "license", c.license, path, "");
+  return c;
+}
+
+ModelCard resolve_model(const std::string& model_path) {
+  fs::path p(model_path);
+  if (p.extension() == ".json") return read_model_card(model_path);
+  if (p.extension() == ".safetensors") {
+    fs::path card = p;
+    card.replace_extension(".json");
+    if (!fs::exists(card))
+      throw core::ModelError("model '" + model_path + "': no model card next to it (expected '" + card.string() + "')");
+    ModelCard c = read_model_card(card.string());
+    c.weights_path = model_path;
+    return c;
+  }
+  if (fs::is_directory(p)) {
+    for (const auto& e : fs::directory_iterator(p))
+      if (e.path().extension() == ".json") return read_model_card(e.path().string());
+    throw core::ModelError("model folder '" + model_path + "' holds no model card (.json)");
+  }
+  throw core::ModelError("model '" + model_path + "': expected a model card (.json) or weights (.safetensors)" +
+                         std::string(fs::exists(p) ? "" : "; the file does not exist"));
+}
+
+}  // namespace karyon::inference

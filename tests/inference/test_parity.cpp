@@ -1,0 +1,57 @@
+// Same weights, same images: Karyon's C++ Mask R-CNN must reproduce torchvision's detections
+// (references recorded by make_reference.py with the pinned torchvision in the venv).
+#include <gtest/gtest.h>
+
+#include "karyon/inference/model.hpp"
+#include "parity_util.hpp"
+#include "test_util.hpp"
+
+namespace karyon::inference {
+namespace {
+
+std::vector<test::RefDet> ref_dets(const std::map<std::string, at::Tensor>& ref, int i) {
+  const std::string s = std::to_string(i);
+  const at::Tensor boxes = ref.at("boxes" + s), scores = ref.at("scores" + s), labels = ref.at("labels" + s);
+  const at::Tensor masks = ref.at("masks" + s);
+  std::vector<test::RefDet> out(static_cast<std::size_t>(boxes.size(0)));
+  for (int64_t k = 0; k < boxes.size(0); ++k) {
+    auto& d = out[static_cast<std::size_t>(k)];
+    for (int c = 0; c < 4; ++c) d.box[c] = boxes[k][c].item<float>();
+    d.score = scores[k].item<float>();
+    d.label = static_cast<int>(labels[k].item<int64_t>());
+    const at::Tensor m = masks[k].contiguous();
+    d.mask.assign(m.data_ptr<uint8_t>(), m.data_ptr<uint8_t>() + m.numel());
+  }
+  return out;
+}
+
+void check_model(const std::string& name, int images) {
+  const Model model = Model::load(test::refdata(name + ".json"));
+  const auto ref = test::load_tensors(test::refdata(name + "_ref.safetensors"));
+  int total_matched = 0;
+  for (int i = 0; i < images; ++i) {
+    const at::Tensor img = ref.at("image" + std::to_string(i)).contiguous();
+    core::RgbImage tile(static_cast<int>(img.size(1)), static_cast<int>(img.size(0)));
+    std::memcpy(tile.pixels.data(), img.data_ptr<uint8_t>(), tile.pixels.size());
+    const auto ours = model.detect(tile);
+    const auto want = ref_dets(ref, i);
+    const auto st = test::compare(want, ours, tile.width, tile.height, name + " image " + std::to_string(i));
+    EXPECT_EQ(st.ours, st.ref);
+    EXPECT_EQ(st.matched, st.ref) << "every torchvision detection must have a match within tolerance";
+    EXPECT_LE(st.max_box_rel, 1e-3);
+    EXPECT_LE(st.max_score_abs, 1e-4);
+    EXPECT_GE(st.min_mask_iou, 0.99);
+    std::int64_t area = 0;
+    for (const auto& d : ours) area += d.mask_area;
+    EXPECT_GT(area, 0) << "masks are all empty: comparison would be vacuous";
+    total_matched += st.matched;
+  }
+  EXPECT_GE(total_matched, 50 * images) << "too few detections compared";
+}
+
+TEST(Parity, resnet18_fpn_matches_torchvision) { check_model("r18", 3); }
+TEST(Parity, resnet50_fpn_matches_torchvision) { check_model("r50", 2); }
+TEST(Parity, resnet34_fp16_storage_matches_torchvision) { check_model("r34_fp16", 1); }
+
+}  // namespace
+}  // namespace karyon::inference
