@@ -62,8 +62,10 @@ TEST_P(OpenSlideParity, geometry_mpp_and_pixels_equal_openslide_python) {
     EXPECT_NEAR(*m.mpp_x, std::stod(ref["mpp_x"].get<std::string>()), 1e-9);
     EXPECT_NEAR(*m.mpp_y, std::stod(ref["mpp_y"].get<std::string>()), 1e-9);
   }
-  if (!ref["objective_power"].is_null())
+  if (!ref["objective_power"].is_null()) {
+    ASSERT_TRUE(m.objective_power.has_value());
     EXPECT_NEAR(*m.objective_power, std::stod(ref["objective_power"].get<std::string>()), 1e-9);
+  }
   auto assoc = m.associated_images;
   std::sort(assoc.begin(), assoc.end());
   EXPECT_EQ(assoc, ref["associated_images"].get<std::vector<std::string>>());

@@ -71,7 +71,11 @@ INSTANTIATE_TEST_SUITE_P(Sizes, TilePlanGeometry,
                          ::testing::Values(PlanCase{256, 32, std::nullopt}, PlanCase{512, 48, std::nullopt},
                                            PlanCase{200, 2, std::nullopt}, PlanCase{128, 0, std::nullopt},
                                            PlanCase{256, 64, core::Level0Rect{701, 333, 1500, 900}},
-                                           PlanCase{4096, 64, std::nullopt}));
+                                           PlanCase{4096, 64, std::nullopt}),
+                         [](const auto& info) {
+                           return "tile" + std::to_string(info.param.tile_size) + "_overlap" +
+                                  std::to_string(info.param.overlap) + (info.param.region ? "_region" : "");
+                         });
 
 TEST(TilePlan, tissue_is_fully_covered_and_glass_tiles_are_dropped) {
   const auto slide = tiling::Slide::open(test::small_synthetic_slide().tiff);
@@ -112,7 +116,7 @@ TEST(TilePlan, same_input_gives_the_same_plan) {
     EXPECT_EQ(a.tiles[i].id, b.tiles[i].id);
     EXPECT_EQ(a.tiles[i].rect, b.tiles[i].rect);
     EXPECT_EQ(a.tiles[i].core, b.tiles[i].core);
-    if (i) EXPECT_LT(a.tiles[i - 1].id, a.tiles[i].id);  // row-major
+    if (i) { EXPECT_LT(a.tiles[i - 1].id, a.tiles[i].id); }  // row-major
   }
 }
 
