@@ -1,0 +1,91 @@
+// karyon: Qt 6 desktop viewer for whole-slide images.
+//   karyon [SLIDE] [--screenshot PATH [--screenshot-delay-ms N]]
+// --screenshot grabs the main window once the slide's thumbnail and visible tiles have loaded (and
+// at least N ms have passed), writes PNG to PATH and quits: used for docs/screenshots and smoke tests.
+// Errors while opening go to a message box, or to stderr (exit status 2) in screenshot mode.
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QTimer>
+#include <cstdio>
+
+#include "karyon/ui/application.hpp"
+#include "karyon/ui/main_window.hpp"
+#include "karyon/ui/slide_viewer.hpp"
+
+int main(int argc, char** argv) {
+  karyon::ui::Application app(argc, argv);
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(QStringLiteral("Karyon: nucleus detection in H&E whole-slide images (viewer)"));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open (SVS, NDPI, MRXS, TIFF, ...)."),
+                               QStringLiteral("[slide]"));
+  const QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
+                                            QStringLiteral("Save a PNG of the window to <path> once loaded, then quit."),
+                                            QStringLiteral("path"));
+  const QCommandLineOption delayOption(QStringLiteral("screenshot-delay-ms"),
+                                       QStringLiteral("Minimum wait before the screenshot (default 500)."),
+                                       QStringLiteral("ms"), QStringLiteral("500"));
+  const QCommandLineOption sizeOption(QStringLiteral("window-size"),
+                                      QStringLiteral("Initial window size WxH (default: last session's)."),
+                                      QStringLiteral("WxH"));
+  parser.addOption(screenshotOption);
+  parser.addOption(delayOption);
+  parser.addOption(sizeOption);
+  parser.process(app);
+
+  const QString screenshot = parser.value(screenshotOption);
+  bool delayOk = false;
+  const int delayMs = parser.value(delayOption).toInt(&delayOk);
+  if (!delayOk || delayMs < 0) {
+    std::fprintf(stderr, "karyon: --screenshot-delay-ms wants a non-negative integer\n");
+    return 1;
+  }
+
+  karyon::ui::MainWindow window;
+  if (parser.isSet(sizeOption)) {
+    const QStringList wh = parser.value(sizeOption).split(QLatin1Char('x'));
+    if (wh.size() != 2 || wh[0].toInt() <= 0 || wh[1].toInt() <= 0) {
+      std::fprintf(stderr, "karyon: --window-size wants WxH, e.g. 1400x900\n");
+      return 1;
+    }
+    window.resize(wh[0].toInt(), wh[1].toInt());
+  }
+  if (!screenshot.isEmpty()) {
+    window.setErrorReporter([](const QString& title, const QString& message) {
+      std::fprintf(stderr, "karyon: %s: %s\n", qPrintable(title), qPrintable(message));
+    });
+  }
+  window.show();
+
+  const QStringList args = parser.positionalArguments();
+  if (args.size() > 1) {
+    std::fprintf(stderr, "karyon: one slide at a time\n");
+    return 1;
+  }
+  bool opened = false;
+  if (!args.isEmpty()) opened = window.openSlide(args.first());
+  if (screenshot.isEmpty()) return app.exec();
+  if (!args.isEmpty() && !opened) return 2;
+
+  // Screenshot mode: wait for the minimum delay, then until the viewer is idle (thumbnail and all
+  // visible tiles loaded), with a cap so that a stuck read cannot hang a script.
+  QElapsedTimer clock;
+  clock.start();
+  int status = 0;
+  auto* poll = new QTimer(&app);
+  QObject::connect(poll, &QTimer::timeout, &app, [&] {
+    const bool ready = !window.viewer()->hasSlide() || window.viewer()->isIdle();
+    if (clock.elapsed() < delayMs || (!ready && clock.elapsed() < delayMs + 60000)) return;
+    poll->stop();
+    if (!ready) std::fprintf(stderr, "karyon: tiles still loading after 60 s; taking the screenshot anyway\n");
+    if (!window.grab().save(screenshot, "PNG")) {
+      std::fprintf(stderr, "karyon: cannot write %s\n", qPrintable(screenshot));
+      status = 3;
+    }
+    app.exit(status);
+  });
+  poll->start(50);
+  return app.exec();
+}
