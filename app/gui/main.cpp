@@ -1,5 +1,5 @@
 // karyon: Qt 6 desktop viewer for whole-slide images.
-//   karyon [SLIDE] [--screenshot PATH [--screenshot-delay-ms N]]
+//   karyon [SLIDE] [--view X,Y,D] [--window-size WxH] [--screenshot PATH [--screenshot-delay-ms N]]
 // --screenshot grabs the main window once the slide's thumbnail and visible tiles have loaded (and
 // at least N ms have passed), writes PNG to PATH and quits: used for docs/screenshots and smoke tests.
 // Errors while opening go to a message box, or to stderr (exit status 2) in screenshot mode.
@@ -30,7 +30,12 @@ int main(int argc, char** argv) {
   const QCommandLineOption sizeOption(QStringLiteral("window-size"),
                                       QStringLiteral("Initial window size WxH (default: last session's)."),
                                       QStringLiteral("WxH"));
+  const QCommandLineOption viewOption(QStringLiteral("view"),
+                                      QStringLiteral("Initial view: centre X,Y in level-0 pixels and downsample D "
+                                                     "(level-0 pixels per screen pixel), e.g. 1100,1500,1."),
+                                      QStringLiteral("X,Y,D"));
   parser.addOption(screenshotOption);
+  parser.addOption(viewOption);
   parser.addOption(delayOption);
   parser.addOption(sizeOption);
   parser.process(app);
@@ -66,6 +71,17 @@ int main(int argc, char** argv) {
   }
   bool opened = false;
   if (!args.isEmpty()) opened = window.openSlide(args.first());
+  if (opened && parser.isSet(viewOption)) {
+    const QStringList v = parser.value(viewOption).split(QLatin1Char(','));
+    bool okX = false, okY = false, okD = false;
+    const double x = v.value(0).toDouble(&okX), y = v.value(1).toDouble(&okY), d = v.value(2).toDouble(&okD);
+    if (v.size() != 3 || !okX || !okY || !okD || d <= 0) {
+      std::fprintf(stderr, "karyon: --view wants X,Y,D with D > 0, e.g. 1100,1500,1\n");
+      return 1;
+    }
+    window.viewer()->setDownsample(d);
+    window.viewer()->centerOn(QPointF(x, y));
+  }
   if (screenshot.isEmpty()) return app.exec();
   if (!args.isEmpty() && !opened) return 2;
 
