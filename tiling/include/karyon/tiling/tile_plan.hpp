@@ -12,6 +12,7 @@
 
 #include "karyon/core/geometry.hpp"
 #include "karyon/core/image.hpp"
+#include "karyon/core/tile.hpp"
 #include "karyon/tiling/slide.hpp"
 
 namespace karyon::tiling {
@@ -53,13 +54,7 @@ core::RgbImage read_thumbnail(const Slide& slide, int max_side, double& downsamp
 // Saturation/brightness threshold (Otsu, floored) + morphology + small-component removal.
 TissueMask detect_tissue(const Slide& slide, const TissueOptions& options = {});
 
-struct Tile {
-  std::int64_t id = 0;  // row * plan.cols + col: stable for a given plan geometry
-  std::int64_t col = 0;
-  std::int64_t row = 0;
-  core::AnalysisRect rect;  // what is read and given to the model (tile_size square)
-  core::AnalysisRect core;  // what this tile owns
-};
+using core::Tile;
 
 struct TilePlanOptions {
   int tile_size = 512;     // analysis pixels

@@ -1,0 +1,36 @@
+#pragma once
+// GeoJSON as QuPath reads and writes it (see DESIGN.md): a FeatureCollection, one Feature per nucleus
+// with a UUID id, a Polygon (shell then holes) in level-0 pixels, and properties objectType
+// "detection", classification {name, color}, measurements (a flat object of numbers).
+// CSV of the measurements, one row per nucleus.
+//
+// Export streams from the store (millions of nuclei in constant memory), gzips when the path ends in
+// ".gz", and writes to PATH.partial first, renamed at the end: a failed export never leaves a
+// truncated file under the final name. Errors: core::OutputError (disk full, read-only), with the path.
+// Import reads ours and QuPath's (FeatureCollection, Feature arrays, Polygon/MultiPolygon);
+// malformed input throws core::InvalidArgument naming the file and what is wrong.
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "karyon/core/nucleus.hpp"
+#include "karyon/postprocess/result_store.hpp"
+
+namespace karyon::postprocess {
+
+std::int64_t export_geojson(const ResultStore& store, const std::filesystem::path& path, bool include_removed = false);
+std::int64_t export_csv(const ResultStore& store, const std::filesystem::path& path, bool include_removed = false);
+
+// Nuclei from a GeoJSON file (plain or .gz). `mpp` (µm per level-0 pixel) fills area/perimeter when
+// the file carries no measurements; 0 leaves them at 0.
+std::vector<core::Nucleus> read_geojson(const std::filesystem::path& path, double mpp = 0);
+
+// Adds read_geojson(path) to the store as drawn/imported nuclei (review state "drawn" keeps them
+// apart from detections); returns how many.
+std::int64_t import_geojson(ResultStore& store, const std::filesystem::path& path, double mpp, const std::string& user);
+
+// Polygon area and perimeter in level-0 pixels (holes subtracted / added).
+double polygon_area(const core::Polygon& p);
+double polygon_perimeter(const core::Polygon& p);
+
+}  // namespace karyon::postprocess

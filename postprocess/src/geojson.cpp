@@ -1,0 +1,340 @@
+#include "karyon/postprocess/geojson.hpp"
+
+#include <zlib.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "karyon/core/errors.hpp"
+
+namespace karyon::postprocess {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Buffered writer to a plain or gzip file, writing PATH.partial and renaming on close().
+class OutputFile {
+ public:
+  explicit OutputFile(const fs::path& path) : path_(path), partial_(path.string() + ".partial") {
+    gzip_ = path.extension() == ".gz";
+    if (gzip_) gz_ = gzopen(partial_.c_str(), "wb6");
+    else file_ = std::fopen(partial_.c_str(), "wb");
+    if (!gz_ && !file_) throw core::OutputError(path.string() + ": cannot create (folder missing or read-only?)");
+    buffer_.reserve(1 << 20);
+  }
+  ~OutputFile() {
+    if (gz_ || file_) {  // not closed: an error unwound past us; remove the partial file
+      if (gz_) gzclose(gz_);
+      if (file_) std::fclose(file_);
+      std::error_code ec;
+      fs::remove(partial_, ec);
+    }
+  }
+  void put(std::string_view s) {
+    buffer_.append(s);
+    if (buffer_.size() >= (1 << 20)) flush();
+  }
+  void put(double v, int precision) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, precision);
+    put(std::string_view(buf, r.ptr - buf));
+  }
+  void put_general(double v) {
+    char buf[64];
+    if (!std::isfinite(v)) v = 0;
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    put(std::string_view(buf, r.ptr - buf));
+  }
+  void close() {
+    flush();
+    bool ok = true;
+    if (gz_) ok = gzclose(gz_) == Z_OK;
+    if (file_) ok = std::fclose(file_) == 0 && ok;
+    gz_ = nullptr;
+    file_ = nullptr;
+    if (!ok) fail();
+    std::error_code ec;
+    fs::rename(partial_, path_, ec);
+    if (ec) throw core::OutputError(path_.string() + ": cannot rename from .partial: " + ec.message());
+  }
+
+ private:
+  void flush() {
+    if (buffer_.empty()) return;
+    bool ok = gz_ ? gzwrite(gz_, buffer_.data(), static_cast<unsigned>(buffer_.size())) == static_cast<int>(buffer_.size())
+                  : std::fwrite(buffer_.data(), 1, buffer_.size(), file_) == buffer_.size();
+    buffer_.clear();
+    if (!ok) fail();
+  }
+  [[noreturn]] void fail() {
+    throw core::OutputError(path_.string() + ": write failed (disk full?)");
+  }
+  fs::path path_;
+  std::string partial_;
+  bool gzip_ = false;
+  gzFile gz_ = nullptr;
+  std::FILE* file_ = nullptr;
+  std::string buffer_;
+};
+
+std::string json_string(const std::string& s) { return nlohmann::json(s).dump(); }
+
+void put_ring(OutputFile& out, const std::vector<core::Point>& ring) {
+  out.put("[");
+  for (std::size_t i = 0; i <= ring.size(); ++i) {  // GeoJSON rings are closed: repeat the first point
+    const auto& p = ring[i % ring.size()];
+    out.put(i ? ",[" : "[");
+    out.put(p.x, 2);
+    out.put(",");
+    out.put(p.y, 2);
+    out.put("]");
+  }
+  out.put("]");
+}
+
+std::array<int, 3> class_colour(const std::string& name) {
+  if (name == "Nucleus") return {160, 40, 160};
+  const std::size_t h = std::hash<std::string>{}(name);
+  return {static_cast<int>(h & 0xff), static_cast<int>((h >> 8) & 0xff), static_cast<int>((h >> 16) & 0xff)};
+}
+
+// The measurement names QuPath shows, in order.
+constexpr std::pair<const char*, double core::Measurements::*> kMeasurements[] = {
+    {"Area µm^2", &core::Measurements::area_um2},
+    {"Perimeter µm", &core::Measurements::perimeter_um},
+    {"Circularity", &core::Measurements::circularity},
+    {"Solidity", &core::Measurements::solidity},
+    {"Eccentricity", &core::Measurements::eccentricity},
+    {"Major axis µm", &core::Measurements::major_axis_um},
+    {"Minor axis µm", &core::Measurements::minor_axis_um},
+    {"Hematoxylin OD mean", &core::Measurements::hematoxylin_od},
+    {"Eosin OD mean", &core::Measurements::eosin_od},
+};
+
+std::string read_all(const fs::path& path) {
+  gzFile gz = gzopen(path.c_str(), "rb");  // reads plain files too
+  if (!gz) throw core::InvalidArgument(path.string() + ": cannot open");
+  std::string data;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(gz, buf, sizeof buf)) > 0) data.append(buf, n);
+  const bool failed = n < 0;
+  gzclose(gz);
+  if (failed) throw core::InvalidArgument(path.string() + ": corrupt gzip data");
+  return data;
+}
+
+std::string random_uuid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::uint64_t a = rng(), b = rng();
+  char s[37];
+  std::snprintf(s, sizeof s, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return s;
+}
+
+std::vector<core::Point> parse_ring(const nlohmann::json& ring, const std::string& where) {
+  if (!ring.is_array()) throw std::runtime_error(where + ": a ring is not an array of positions");
+  std::vector<core::Point> out;
+  for (const auto& p : ring) {
+    if (!p.is_array() || p.size() < 2 || !p[0].is_number() || !p[1].is_number())
+      throw std::runtime_error(where + ": a position is not [x, y]");
+    out.push_back({p[0].get<double>(), p[1].get<double>()});
+  }
+  if (out.size() >= 2 && out.front() == out.back()) out.pop_back();
+  if (out.size() < 3) throw std::runtime_error(where + ": a ring has fewer than 3 distinct points");
+  return out;
+}
+
+core::Polygon parse_polygon(const nlohmann::json& coords, const std::string& where) {
+  if (!coords.is_array() || coords.empty()) throw std::runtime_error(where + ": Polygon without rings");
+  core::Polygon p;
+  p.outer = parse_ring(coords[0], where);
+  for (std::size_t i = 1; i < coords.size(); ++i) p.holes.push_back(parse_ring(coords[i], where));
+  return p;
+}
+
+}  // namespace
+
+double polygon_area(const core::Polygon& p) {
+  auto ring_area = [](const std::vector<core::Point>& r) {
+    double a = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const auto& u = r[i];
+      const auto& v = r[(i + 1) % r.size()];
+      a += u.x * v.y - v.x * u.y;
+    }
+    return std::abs(a) / 2;
+  };
+  double a = ring_area(p.outer);
+  for (const auto& h : p.holes) a -= ring_area(h);
+  return a;
+}
+
+double polygon_perimeter(const core::Polygon& p) {
+  auto ring_len = [](const std::vector<core::Point>& r) {
+    double l = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) l += std::hypot(r[(i + 1) % r.size()].x - r[i].x, r[(i + 1) % r.size()].y - r[i].y);
+    return l;
+  };
+  double l = ring_len(p.outer);
+  for (const auto& h : p.holes) l += ring_len(h);
+  return l;
+}
+
+std::int64_t export_geojson(const ResultStore& store, const fs::path& path, bool include_removed) {
+  OutputFile out(path);
+  out.put("{\"type\":\"FeatureCollection\",\"features\":[");
+  std::int64_t n = 0;
+  store.for_each(
+      [&](const core::Nucleus& nu) {
+        if (nu.polygon.outer.size() < 3) return;
+        out.put(n++ ? ",\n{\"type\":\"Feature\",\"id\":" : "\n{\"type\":\"Feature\",\"id\":");
+        out.put(json_string(nu.uuid));
+        out.put(",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[");
+        put_ring(out, nu.polygon.outer);
+        for (const auto& h : nu.polygon.holes) {
+          out.put(",");
+          put_ring(out, h);
+        }
+        out.put("]},\"properties\":{\"objectType\":\"detection\",\"classification\":{\"name\":");
+        out.put(json_string(nu.class_name));
+        const auto c = class_colour(nu.class_name);
+        out.put(",\"color\":[" + std::to_string(c[0]) + "," + std::to_string(c[1]) + "," + std::to_string(c[2]) +
+                "]},\"measurements\":{");
+        for (const auto& [name, member] : kMeasurements) {
+          out.put("\"");
+          out.put(name);
+          out.put("\":");
+          out.put_general(nu.measurements.*member);
+          out.put(",");
+        }
+        out.put("\"Detection probability\":");
+        out.put_general(nu.score);
+        out.put("},\"karyon\":{\"state\":\"");
+        out.put(core::to_string(nu.state));
+        out.put("\",\"tile\":" + std::to_string(nu.tile_id) + "}}}");
+      },
+      include_removed);
+  out.put("\n]}\n");
+  out.close();
+  return n;
+}
+
+std::int64_t export_csv(const ResultStore& store, const fs::path& path, bool include_removed) {
+  OutputFile out(path);
+  out.put("id,uuid,class,score,state,centroid_x_px,centroid_y_px");
+  for (const auto& [name, member] : kMeasurements) {
+    (void)member;
+    out.put(",");
+    out.put(json_string(name));
+  }
+  out.put("\n");
+  std::int64_t n = 0;
+  store.for_each(
+      [&](const core::Nucleus& nu) {
+        ++n;
+        out.put(std::to_string(nu.id) + "," + nu.uuid + "," + json_string(nu.class_name) + ",");
+        out.put_general(nu.score);
+        out.put(std::string(",") + core::to_string(nu.state) + ",");
+        out.put(nu.centroid.x, 2);
+        out.put(",");
+        out.put(nu.centroid.y, 2);
+        for (const auto& [name, member] : kMeasurements) {
+          (void)name;
+          out.put(",");
+          out.put_general(nu.measurements.*member);
+        }
+        out.put("\n");
+      },
+      include_removed);
+  out.close();
+  return n;
+}
+
+std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(read_all(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw core::InvalidArgument(path.string() + ": not valid JSON: " + e.what());
+  }
+  const nlohmann::json* features = nullptr;
+  nlohmann::json single;
+  if (doc.is_object() && doc.value("type", "") == "FeatureCollection" && doc.contains("features")) features = &doc["features"];
+  else if (doc.is_array()) features = &doc;  // QuPath also writes a bare array of features
+  else if (doc.is_object() && doc.value("type", "") == "Feature") {
+    single = nlohmann::json::array({doc});
+    features = &single;
+  } else {
+    throw core::InvalidArgument(path.string() + ": expected a GeoJSON FeatureCollection, Feature or array of Features");
+  }
+  if (!features->is_array()) throw core::InvalidArgument(path.string() + ": \"features\" is not an array");
+
+  std::vector<core::Nucleus> out;
+  std::size_t index = 0;
+  for (const auto& f : *features) {
+    const std::string where = path.string() + ": feature " + std::to_string(index++);
+    try {
+      if (!f.is_object() || !f.contains("geometry") || !f["geometry"].is_object())
+        throw std::runtime_error(where + ": no geometry");
+      const auto& g = f["geometry"];
+      const std::string type = g.value("type", "");
+      core::Nucleus n;
+      if (type == "Polygon") {
+        n.polygon = parse_polygon(g.at("coordinates"), where);
+      } else if (type == "MultiPolygon") {  // keep the largest part: a nucleus is one region
+        double best = -1;
+        for (const auto& part : g.at("coordinates")) {
+          auto p = parse_polygon(part, where);
+          if (const double a = polygon_area(p); a > best) best = a, n.polygon = std::move(p);
+        }
+        if (best < 0) throw std::runtime_error(where + ": empty MultiPolygon");
+      } else {
+        continue;  // points, lines: not nuclei
+      }
+      n.uuid = f.contains("id") && f["id"].is_string() ? f["id"].get<std::string>() : random_uuid();
+      const auto props = f.value("properties", nlohmann::json::object());
+      if (props.contains("classification") && props["classification"].is_object())
+        n.class_name = props["classification"].value("name", "Nucleus");
+      if (props.contains("measurements") && props["measurements"].is_object()) {
+        const auto& m = props["measurements"];
+        for (const auto& [name, member] : kMeasurements)
+          if (m.contains(name) && m[name].is_number()) n.measurements.*member = m[name].get<double>();
+        if (m.contains("Detection probability") && m["Detection probability"].is_number())
+          n.score = m["Detection probability"].get<float>();
+      }
+      n.bbox = {1e300, 1e300, -1e300, -1e300};
+      double sx = 0, sy = 0;
+      for (const auto& p : n.polygon.outer) {
+        n.bbox = {std::min(n.bbox.x0, p.x), std::min(n.bbox.y0, p.y), std::max(n.bbox.x1, p.x), std::max(n.bbox.y1, p.y)};
+        sx += p.x;
+        sy += p.y;
+      }
+      n.centroid = {sx / n.polygon.outer.size(), sy / n.polygon.outer.size()};
+      if (mpp > 0 && n.measurements.area_um2 == 0) {
+        n.measurements.area_um2 = polygon_area(n.polygon) * mpp * mpp;
+        n.measurements.perimeter_um = polygon_perimeter(n.polygon) * mpp;
+      }
+      out.push_back(std::move(n));
+    } catch (const nlohmann::json::exception& e) {
+      throw core::InvalidArgument(where + ": " + e.what());
+    } catch (const std::runtime_error& e) {
+      throw core::InvalidArgument(e.what());
+    }
+  }
+  return out;
+}
+
+std::int64_t import_geojson(ResultStore& store, const fs::path& path, double mpp, const std::string& user) {
+  auto nuclei = read_geojson(path, mpp);
+  for (auto& n : nuclei) store.add_drawn(std::move(n), user);
+  return static_cast<std::int64_t>(nuclei.size());
+}
+
+}  // namespace karyon::postprocess

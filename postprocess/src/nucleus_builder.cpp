@@ -1,0 +1,180 @@
+#include "karyon/postprocess/nucleus_builder.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace karyon::postprocess {
+namespace {
+
+// Largest 8-connected component of a 0/255 mask, as CV_8U 0/1 (with a 1-pixel zero border so that
+// contours never touch the image edge).
+cv::Mat largest_component(const core::Mask& mask) {
+  cv::Mat padded = cv::Mat::zeros(mask.height + 2, mask.width + 2, CV_8UC1);
+  cv::Mat src(mask.height, mask.width, CV_8UC1, const_cast<std::uint8_t*>(mask.pixels.data()));
+  cv::Mat binary = src > 0;
+  binary.copyTo(padded(cv::Rect(1, 1, mask.width, mask.height)));
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(padded, labels, stats, centroids, 8, CV_32S);
+  if (n <= 1) return {};
+  int best = 1;
+  for (int i = 2; i < n; ++i)
+    if (stats.at<int>(i, cv::CC_STAT_AREA) > stats.at<int>(best, cv::CC_STAT_AREA)) best = i;
+  cv::Mat out = labels == best;
+  return out / 255;
+}
+
+// Boundary of a binary image through pixel corners: upsampling 2x makes OpenCV's pixel-centre
+// contours land on the original pixel edges (x/2 after the shift), so a one-pixel nucleus has area 1,
+// not 0, and areas/perimeters do not shrink by half a pixel all round.
+std::vector<std::vector<cv::Point2d>> corner_contours(const cv::Mat& component, std::vector<cv::Vec4i>& hierarchy) {
+  cv::Mat up;
+  cv::resize(component, up, {}, 2, 2, cv::INTER_NEAREST);
+  cv::Mat grown;
+  // Anchor (1,1): each pixel also sets its right/bottom neighbour, so pixel [i, i+1) ends at 2i+2.
+  cv::dilate(up, grown, cv::getStructuringElement(cv::MORPH_RECT, {2, 2}), cv::Point(1, 1));
+  std::vector<std::vector<cv::Point>> raw;
+  cv::findContours(grown, raw, hierarchy, cv::RETR_CCOMP, cv::CHAIN_APPROX_SIMPLE);
+  std::vector<std::vector<cv::Point2d>> out(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i)
+    for (const auto& p : raw[i]) out[i].emplace_back(p.x / 2.0, p.y / 2.0);
+  return out;
+}
+
+std::vector<core::Point> simplify(const std::vector<cv::Point2d>& ring, double ox, double oy, double tolerance) {
+  std::vector<cv::Point2f> in(ring.begin(), ring.end()), out;
+  if (in.size() > 3) cv::approxPolyDP(in, out, tolerance, true);
+  if (out.size() < 3) out = in;
+  std::vector<core::Point> pts;
+  pts.reserve(out.size());
+  for (const auto& p : out) pts.push_back({ox + p.x, oy + p.y});
+  return pts;
+}
+
+}  // namespace
+
+core::Polygon trace_mask(const core::Mask& mask, double origin_x, double origin_y, double tolerance) {
+  core::Polygon poly;
+  if (mask.width <= 0 || mask.height <= 0) return poly;
+  const cv::Mat component = largest_component(mask);
+  if (component.empty()) return poly;
+  std::vector<cv::Vec4i> hierarchy;
+  const auto rings = corner_contours(component, hierarchy);
+  // -1: the component was padded by one pixel on each side.
+  const double ox = origin_x - 1, oy = origin_y - 1;
+  for (std::size_t i = 0; i < rings.size(); ++i) {
+    if (hierarchy[i][3] < 0) poly.outer = simplify(rings[i], ox, oy, tolerance);
+    else poly.holes.push_back(simplify(rings[i], ox, oy, tolerance));
+  }
+  return poly;
+}
+
+core::Measurements measure(const core::Mask& mask, int mask_x, int mask_y, const core::RgbImage& tile,
+                           double mpp) {
+  core::Measurements m;
+  const cv::Mat component = largest_component(mask);
+  if (component.empty()) return m;
+  const double pixels = cv::countNonZero(component);
+  m.area_um2 = pixels * mpp * mpp;
+
+  std::vector<cv::Vec4i> hierarchy;
+  const auto rings = corner_contours(component, hierarchy);
+  double perimeter = 0;
+  std::vector<cv::Point2f> outer;
+  for (std::size_t i = 0; i < rings.size(); ++i) {
+    // Perimeter of the simplified ring: the raw pixel staircase overestimates a disc's by 4/π.
+    std::vector<cv::Point2f> raw(rings[i].begin(), rings[i].end()), r;
+    cv::approxPolyDP(raw, r, 1.0, true);
+    if (r.size() < 3) r = raw;
+    perimeter += cv::arcLength(r, true);
+    if (hierarchy[i][3] < 0) outer = r;
+  }
+  m.perimeter_um = perimeter * mpp;
+  m.circularity = perimeter > 0 ? std::min(1.0, 4 * std::numbers::pi * pixels / (perimeter * perimeter)) : 0;
+  std::vector<cv::Point2f> hull;
+  if (outer.size() >= 3) cv::convexHull(outer, hull);
+  const double hull_area = hull.size() >= 3 ? cv::contourArea(hull) : 0;
+  m.solidity = hull_area > 0 ? std::min(1.0, pixels / hull_area) : 1.0;
+
+  // Ellipse with the same second moments (as scikit-image's regionprops).
+  const cv::Moments mo = cv::moments(component, true);
+  const double mu20 = mo.mu20 / mo.m00, mu02 = mo.mu02 / mo.m00, mu11 = mo.mu11 / mo.m00;
+  const double common = std::sqrt(std::max(0.0, (mu20 - mu02) * (mu20 - mu02) / 4 + mu11 * mu11));
+  // +1/12: the variance of a unit pixel, so a single pixel is a disc of diameter ~1, not a point.
+  const double l1 = (mu20 + mu02) / 2 + common + 1.0 / 12, l2 = (mu20 + mu02) / 2 - common + 1.0 / 12;
+  m.major_axis_um = 4 * std::sqrt(std::max(l1, 0.0)) * mpp;
+  m.minor_axis_um = 4 * std::sqrt(std::max(l2, 0.0)) * mpp;
+  m.eccentricity = l1 > 0 ? std::sqrt(std::max(0.0, 1 - l2 / l1)) : 0;
+
+  // Colour deconvolution with Ruifrok & Johnston's H&E vectors (OD = -log10(I/255)).
+  static const std::array<std::array<double, 3>, 2> inverse = [] {
+    std::array<double, 3> h{0.650, 0.704, 0.286}, e{0.072, 0.990, 0.105};
+    auto norm = [](std::array<double, 3>& v) {
+      const double n = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+      for (auto& c : v) c /= n;
+    };
+    norm(h);
+    norm(e);
+    std::array<double, 3> r{h[1] * e[2] - h[2] * e[1], h[2] * e[0] - h[0] * e[2], h[0] * e[1] - h[1] * e[0]};
+    norm(r);
+    cv::Matx33d M(h[0], h[1], h[2], e[0], e[1], e[2], r[0], r[1], r[2]);
+    const cv::Matx33d inv = M.inv();
+    // concentrations = od (row) * inv → column j of inv for stain j.
+    return std::array<std::array<double, 3>, 2>{{{inv(0, 0), inv(1, 0), inv(2, 0)}, {inv(0, 1), inv(1, 1), inv(2, 1)}}};
+  }();
+  double h_sum = 0, e_sum = 0;
+  std::int64_t n = 0;
+  for (int y = 0; y < mask.height; ++y)
+    for (int x = 0; x < mask.width; ++x) {
+      if (!component.at<std::uint8_t>(y + 1, x + 1)) continue;
+      const int tx = mask_x + x, ty = mask_y + y;
+      if (tx < 0 || ty < 0 || tx >= tile.width || ty >= tile.height) continue;
+      const std::uint8_t* p = tile.row(ty) + tx * 3;
+      double od[3];
+      for (int c = 0; c < 3; ++c) od[c] = -std::log10(std::max<double>(p[c], 1) / 255.0);
+      h_sum += od[0] * inverse[0][0] + od[1] * inverse[0][1] + od[2] * inverse[0][2];
+      e_sum += od[0] * inverse[1][0] + od[1] * inverse[1][1] + od[2] * inverse[1][2];
+      ++n;
+    }
+  if (n > 0) {
+    m.hematoxylin_od = h_sum / n;
+    m.eosin_od = e_sum / n;
+  }
+  return m;
+}
+
+std::optional<core::Nucleus> build_nucleus(const core::Detection& det, const core::Tile& tile,
+                                           const core::RgbImage& tile_pixels, const Frame& frame,
+                                           const char* class_name) {
+  const core::Polygon analysis = trace_mask(det.mask, tile.rect.x + det.mask_x, tile.rect.y + det.mask_y);
+  if (analysis.outer.size() < 3) return std::nullopt;
+  core::Nucleus n;
+  n.tile_id = tile.id;
+  n.score = det.score;
+  n.class_name = class_name;
+  auto to_level0 = [&](const core::Point& p) { return core::Point{p.x * frame.scale_x, p.y * frame.scale_y}; };
+  for (const auto& p : analysis.outer) n.polygon.outer.push_back(to_level0(p));
+  for (const auto& hole : analysis.holes) {
+    n.polygon.holes.emplace_back();
+    for (const auto& p : hole) n.polygon.holes.back().push_back(to_level0(p));
+  }
+  n.bbox = {1e300, 1e300, -1e300, -1e300};
+  for (const auto& p : n.polygon.outer) {
+    n.bbox.x0 = std::min(n.bbox.x0, p.x);
+    n.bbox.y0 = std::min(n.bbox.y0, p.y);
+    n.bbox.x1 = std::max(n.bbox.x1, p.x);
+    n.bbox.y1 = std::max(n.bbox.y1, p.y);
+  }
+  // Centroid of the mask pixels (not of the simplified polygon), in level-0 pixels.
+  const cv::Mat src(det.mask.height, det.mask.width, CV_8UC1, const_cast<std::uint8_t*>(det.mask.pixels.data()));
+  const cv::Moments mo = cv::moments(src, true);
+  if (mo.m00 <= 0) return std::nullopt;
+  n.centroid = to_level0({tile.rect.x + det.mask_x + mo.m10 / mo.m00 + 0.5, tile.rect.y + det.mask_y + mo.m01 / mo.m00 + 0.5});
+  n.measurements = measure(det.mask, det.mask_x, det.mask_y, tile_pixels, frame.analysis_mpp);
+  return n;
+}
+
+}  // namespace karyon::postprocess

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "karyon/postprocess/geojson.hpp"
+#include "karyon/postprocess/nucleus_builder.hpp"
+
+using namespace karyon;
+
+namespace {
+
+core::Mask ellipse_mask(int w, int h, double cx, double cy, double a, double b, double angle_deg) {
+  cv::Mat m = cv::Mat::zeros(h, w, CV_8UC1);
+  cv::ellipse(m, cv::Point2d(cx, cy), cv::Size2d(a, b), angle_deg, 0, 360, cv::Scalar(255), cv::FILLED, cv::LINE_8);
+  core::Mask out(w, h);
+  std::copy(m.datastart, m.dataend, out.pixels.begin());
+  return out;
+}
+
+std::int64_t on_pixels(const core::Mask& m) {
+  return std::count_if(m.pixels.begin(), m.pixels.end(), [](auto v) { return v != 0; });
+}
+
+TEST(NucleusBuilder, polygon_through_pixel_corners_has_the_mask_area) {
+  const auto mask = ellipse_mask(40, 40, 20, 20, 12, 8, 30);
+  const auto poly = postprocess::trace_mask(mask, 100, 200, 0.0);
+  ASSERT_GE(poly.outer.size(), 8u);
+  // Within a pixel: the 8-connected trace cuts or adds a quarter pixel at diagonal steps.
+  EXPECT_NEAR(postprocess::polygon_area(poly), on_pixels(mask), 0.02 * on_pixels(mask));
+  const auto simplified = postprocess::trace_mask(mask, 100, 200, 0.5);
+  EXPECT_LT(simplified.outer.size(), poly.outer.size());
+  EXPECT_NEAR(postprocess::polygon_area(simplified), on_pixels(mask), 0.03 * on_pixels(mask));
+  for (const auto& p : poly.outer) {  // offset applied, inside the mask's frame
+    EXPECT_GE(p.x, 100);
+    EXPECT_LE(p.x, 140);
+    EXPECT_GE(p.y, 200);
+    EXPECT_LE(p.y, 240);
+  }
+}
+
+TEST(NucleusBuilder, single_pixel_is_a_unit_square) {
+  core::Mask m(3, 3);
+  m.at(1, 1) = 255;
+  const auto poly = postprocess::trace_mask(m, 0, 0, 0.0);
+  EXPECT_NEAR(postprocess::polygon_area(poly), 1.0, 1e-9);
+  double minx = 1e9, maxx = -1e9;
+  for (const auto& p : poly.outer) minx = std::min(minx, p.x), maxx = std::max(maxx, p.x);
+  EXPECT_DOUBLE_EQ(minx, 1.0);
+  EXPECT_DOUBLE_EQ(maxx, 2.0);
+}
+
+TEST(NucleusBuilder, holes_are_kept_and_only_the_largest_component_is_traced) {
+  cv::Mat m = cv::Mat::zeros(60, 60, CV_8UC1);
+  cv::circle(m, {25, 25}, 15, 255, cv::FILLED);
+  cv::circle(m, {25, 25}, 5, 0, cv::FILLED);   // a hole
+  cv::circle(m, {52, 52}, 3, 255, cv::FILLED);  // a speck: not part of the nucleus
+  core::Mask mask(60, 60);
+  std::copy(m.datastart, m.dataend, mask.pixels.begin());
+  const auto poly = postprocess::trace_mask(mask, 0, 0, 0.0);
+  ASSERT_EQ(poly.holes.size(), 1u);
+  for (const auto& p : poly.outer) EXPECT_LT(p.x, 45);
+  cv::Mat big = cv::Mat::zeros(60, 60, CV_8UC1);
+  cv::circle(big, {25, 25}, 15, 255, cv::FILLED);
+  cv::circle(big, {25, 25}, 5, 0, cv::FILLED);
+  EXPECT_NEAR(postprocess::polygon_area(poly), cv::countNonZero(big), 0.02 * cv::countNonZero(big));
+}
+
+TEST(NucleusBuilder, measurements_of_a_disc_and_an_ellipse) {
+  const double mpp = 0.5;
+  core::RgbImage tile(64, 64);
+  std::fill(tile.pixels.begin(), tile.pixels.end(), 255);
+  const auto disc = ellipse_mask(64, 64, 32, 32, 20, 20, 0);
+  const auto m = postprocess::measure(disc, 0, 0, tile, mpp);
+  const double r_um = 20.5 * mpp;
+  EXPECT_NEAR(m.area_um2, std::numbers::pi * r_um * r_um, 0.03 * m.area_um2);
+  EXPECT_NEAR(m.perimeter_um, 2 * std::numbers::pi * r_um, 0.05 * m.perimeter_um);
+  EXPECT_GT(m.circularity, 0.9);
+  EXPECT_GT(m.solidity, 0.97);
+  EXPECT_LT(m.eccentricity, 0.15);
+  EXPECT_NEAR(m.major_axis_um, 2 * r_um, 0.05 * 2 * r_um);
+
+  const auto ell = ellipse_mask(64, 64, 32, 32, 24, 12, 40);
+  const auto e = postprocess::measure(ell, 0, 0, tile, mpp);
+  EXPECT_NEAR(e.eccentricity, std::sqrt(1 - 0.25), 0.03);
+  EXPECT_NEAR(e.major_axis_um / e.minor_axis_um, 2.0, 0.1);
+}
+
+TEST(NucleusBuilder, haematoxylin_stained_pixels_have_more_haematoxylin_than_eosin) {
+  core::RgbImage tile(16, 16);
+  for (std::size_t i = 0; i < tile.pixels.size(); i += 3) {
+    tile.pixels[i] = 80;  // purple-blue nucleus
+    tile.pixels[i + 1] = 60;
+    tile.pixels[i + 2] = 150;
+  }
+  core::Mask all(16, 16, 255);
+  const auto h = postprocess::measure(all, 0, 0, tile, 0.5);
+  EXPECT_GT(h.hematoxylin_od, h.eosin_od);
+  for (std::size_t i = 0; i < tile.pixels.size(); i += 3) {
+    tile.pixels[i] = 240;  // pink cytoplasm
+    tile.pixels[i + 1] = 130;
+    tile.pixels[i + 2] = 190;
+  }
+  const auto e = postprocess::measure(all, 0, 0, tile, 0.5);
+  EXPECT_GT(e.eosin_od, e.hematoxylin_od);
+}
+
+TEST(NucleusBuilder, build_nucleus_places_it_in_level0_pixels) {
+  core::Tile tile{0, 0, 0, {1000, 2000, 256, 256}, {1000, 2000, 256, 256}};
+  core::Detection d;
+  d.mask = ellipse_mask(30, 30, 15, 15, 10, 10, 0);
+  d.mask_x = 50;
+  d.mask_y = 60;
+  d.score = 0.9f;
+  core::RgbImage pixels(256, 256);
+  const postprocess::Frame frame{0.5, 2.0, 2.0};  // 0.25 µm/px slide, analysis at 0.5
+  const auto n = postprocess::build_nucleus(d, tile, pixels, frame);
+  ASSERT_TRUE(n);
+  EXPECT_NEAR(n->centroid.x, (1000 + 50 + 15.5) * 2, 0.6);
+  EXPECT_NEAR(n->centroid.y, (2000 + 60 + 15.5) * 2, 0.6);
+  EXPECT_NEAR(postprocess::polygon_area(n->polygon), on_pixels(d.mask) * 4.0, 0.03 * on_pixels(d.mask) * 4);
+  EXPECT_FLOAT_EQ(n->score, 0.9f);
+  core::Detection empty;
+  EXPECT_FALSE(postprocess::build_nucleus(empty, tile, pixels, frame));
+}
+
+}  // namespace
