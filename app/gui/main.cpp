@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
     if (clock.elapsed() < delayMs || (!ready && clock.elapsed() < delayMs + 60000)) return;
     poll->stop();
     if (!ready) std::fprintf(stderr, "karyon: tiles still loading after 60 s; taking the screenshot anyway\n");
-    if (!window.grab().save(screenshot, "PNG")) {
+    // Quality 0 = strongest PNG compression (lossless either way; screenshots go into docs/).
+    if (!window.grab().save(screenshot, "PNG", 0)) {
       std::fprintf(stderr, "karyon: cannot write %s\n", qPrintable(screenshot));
       status = 3;
     }

@@ -75,6 +75,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(m_viewer, &SlideViewer::viewChanged, this, &MainWindow::updateViewStatus);
   connect(m_viewer, &SlideViewer::cursorMoved, this, &MainWindow::updateCursorStatus);
+  connect(m_viewer, &SlideViewer::idle, this, &MainWindow::updateLoadingStatus);
   connect(m_viewer, &SlideViewer::loadError, this, [this](const QString& message) {
     statusBar()->showMessage(tr("Read error: %1").arg(message), 15000);
   });
@@ -234,9 +235,10 @@ void MainWindow::updateSlideInfo() {
   const auto& m = s->metadata();
   QString levels;
   for (std::size_t i = 0; i < m.levels.size(); ++i)
-    levels += QStringLiteral("%1%2 (\u00d7%3)")
-                  .arg(i ? QStringLiteral(", ") : QString())
+    levels += QStringLiteral("<br>&nbsp;&nbsp;%1: %2 \u00d7 %3 (\u00f7%4)")
+                  .arg(i)
                   .arg(m.levels[i].width)
+                  .arg(m.levels[i].height)
                   .arg(m.levels[i].downsample, 0, 'g', 4);
   const QString mpp = m.mpp_x ? QStringLiteral("%1 \u00d7 %2 (%3)")
                                     .arg(*m.mpp_x, 0, 'f', 4)
@@ -244,7 +246,7 @@ void MainWindow::updateSlideInfo() {
                                     .arg(QString::fromStdString(m.mpp_source).toHtmlEscaped())
                               : tr("unknown");
   const QString objective = m.objective_power ? QStringLiteral("%1x").arg(*m.objective_power) : tr("unknown");
-  m_infoLabel->setText(tr("<b>%1</b><br>Format: %2<br>Size: %3 \u00d7 %4 px<br>Levels: %5<br>"
+  m_infoLabel->setText(tr("<b>%1</b><br>Format: %2<br>Size: %3 \u00d7 %4 px<br>Levels:%5<br>"
                           "\u00b5m/px: %6<br>Objective: %7")
                            .arg(QFileInfo(m_currentPath).fileName().toHtmlEscaped(),
                                 QString::fromStdString(m.format).toHtmlEscaped())
@@ -275,7 +277,7 @@ void MainWindow::updateCursorStatus(const QPointF& level0) {
 
 void MainWindow::updateLoadingStatus() {
   const int n = m_viewer->outstandingRequests();
-  m_loadingLabel->setText(n > 0 ? tr("Loading %n tile(s)\u2026", nullptr, n) : QString());
+  m_loadingLabel->setText(n == 0 ? QString() : n == 1 ? tr("Loading 1 tile\u2026") : tr("Loading %1 tiles\u2026").arg(n));
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
