@@ -136,7 +136,7 @@ def main():
     make_model_case(out_dir, "r50", "resnet50", 2, "fp32", images[:2])
     make_model_case(out_dir, "r34_fp16", "resnet34", 3, "fp16", images[:1])
     # Tiles of one size for the batch/worker determinism test.
-    tiles = [synthetic_he(128, 128, 100 + i) for i in range(6)]
+    tiles = [synthetic_he(128, 128, 100 + i) for i in range(5)]
     save_file({f"tile{i}": torch.from_numpy(x) for i, x in enumerate(tiles)}, os.path.join(out_dir, "tiles.safetensors"))
     with open(os.path.join(out_dir, "DONE"), "w") as f:
         f.write("ok\n")

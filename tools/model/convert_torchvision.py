@@ -137,8 +137,8 @@ def randomise(model, seed, fg_bias=0.0):
                 mod.weight.mul_(0.3)
         # Random regressors would throw every box far off (then clipped to the whole image and merged
         # by NMS); small ones keep proposals near their anchors, which gives many distinct detections.
-        model.rpn.head.bbox_pred.weight.mul_(0.1)
-        model.roi_heads.box_predictor.bbox_pred.weight.mul_(0.1)
+        model.rpn.head.bbox_pred.weight.mul_(0.01)
+        model.roi_heads.box_predictor.bbox_pred.weight.mul_(0.02)
         model.roi_heads.box_predictor.cls_score.weight.mul_(0.15)
         model.roi_heads.box_predictor.cls_score.bias[1:] += fg_bias
     return model
