@@ -228,6 +228,43 @@ class SlideViewerTest : public QObject {
     QCOMPARE(overlay->calls, calls);
   }
 
+  void unreadable_tiles_are_reported_once_and_not_retried() {
+    // A copy of the slide with its tile data overwritten (directories intact): opening works,
+    // tile reads fail inside OpenSlide's JPEG decoder. The viewer must report the error as a
+    // signal (no exception out of a slot), stay idle, and not request the failed tiles again.
+    const QString src = karyon::uitest::syntheticSlidePath();
+    const QString dst = karyon::uitest::scratchDir().filePath(QStringLiteral("damaged.tiff"));
+    QFile::remove(dst);
+    QVERIFY(QFile::copy(src, dst));
+    QFile f(dst);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    const qint64 size = f.size();
+    f.seek(size / 20);
+    f.write(QByteArray(static_cast<int>(size * 0.6), '\x00'));  // the largest level's tiles
+    f.close();
+    std::shared_ptr<const SlideTileSource> damaged;
+    try {
+      damaged = SlideTileSource::open(dst);
+    } catch (const std::exception& e) {
+      QSKIP(qPrintable(QStringLiteral("damaged copy does not even open: %1").arg(e.what())));
+    }
+    QSignalSpy errors(m_viewer.get(), &SlideViewer::loadError);
+    m_viewer->setSource(damaged);
+    m_viewer->setDownsample(1.0);
+    m_viewer->centerOn(QPointF(1500, 1250));
+    waitIdle();
+    QCOMPARE(errors.size(), 1);
+    QVERIFY2(errors.at(0).at(0).toString().contains(QStringLiteral("damaged.tiff")),
+             qPrintable(errors.at(0).at(0).toString()));
+    // Panning back and forth does not queue the failed tiles again.
+    m_viewer->panBy(QPointF(1, 1));
+    m_viewer->panBy(QPointF(-1, -1));
+    QCoreApplication::processEvents();
+    QCOMPARE(m_viewer->outstandingRequests(), 0);
+    QVERIFY(m_viewer->isIdle());
+    QCOMPARE(errors.size(), 1);
+  }
+
   void lru_bound_holds_while_viewing() {
     // A cache of four 512x512 tiles (32-bit pixmaps: 1 MiB each) never exceeds its bytes, even
     // when a viewport needs more tiles than it holds.
