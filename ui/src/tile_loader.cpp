@@ -1,6 +1,7 @@
 #include "karyon/ui/tile_loader.hpp"
 
 #include <QMetaObject>
+#include <algorithm>
 #include <exception>
 
 namespace karyon::ui {
@@ -8,7 +9,9 @@ namespace karyon::ui {
 TileLoader::TileLoader(std::shared_ptr<const SlideTileSource> source, int threads, QObject* parent)
     : QObject(parent), m_source(std::move(source)) {
   qRegisterMetaType<karyon::ui::TileKey>();
-  if (threads <= 0) threads = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  // Display needs a handful of tiles at a time; beyond ~8 readers OpenSlide's per-file locks and the
+  // disk, not the core count, set the pace.
+  if (threads <= 0) threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 8);
   m_workers.reserve(threads);
   for (int i = 0; i < threads; ++i) m_workers.emplace_back([this] { workerLoop(); });
 }

@@ -24,7 +24,7 @@ namespace karyon::ui {
 class TileLoader : public QObject {
   Q_OBJECT
  public:
-  // threads <= 0: one per core, at least 2 (OpenSlide reads are partly I/O bound).
+  // threads <= 0: one per core, 2 to 8 (OpenSlide reads are partly I/O bound).
   explicit TileLoader(std::shared_ptr<const SlideTileSource> source, int threads = 0, QObject* parent = nullptr);
   ~TileLoader() override;
 
