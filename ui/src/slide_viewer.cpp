@@ -81,7 +81,11 @@ QRectF SlideViewer::visibleLevel0() const {
       QRectF(0, 0, static_cast<double>(m.width()), static_cast<double>(m.height())));
 }
 
-int SlideViewer::displayLevel() const { return m_source ? m_source->levelForDownsample(m_downsample) : 0; }
+int SlideViewer::displayLevel() const {
+  // On a high-DPI screen a widget pixel is several device pixels: pick the level for the device
+  // pixels, or the picture is blurred by the pixel ratio.
+  return m_source ? m_source->levelForDownsample(m_downsample / std::max(1.0, devicePixelRatioF())) : 0;
+}
 
 std::vector<TileKey> SlideViewer::tilesIn(int level, const QRectF& level0) const {
   std::vector<TileKey> keys;
