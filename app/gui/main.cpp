@@ -6,7 +6,9 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QTimer>
+#include <array>
 #include <cstdio>
+#include <optional>
 
 #include "karyon/ui/application.hpp"
 #include "karyon/ui/main_window.hpp"
@@ -69,9 +71,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "karyon: one slide at a time\n");
     return 1;
   }
-  bool opened = false;
-  if (!args.isEmpty()) opened = window.openSlide(args.first());
-  if (opened && parser.isSet(viewOption)) {
+  // The --view request is applied once the slide is open (opening is asynchronous).
+  std::optional<std::array<double, 3>> view;
+  if (parser.isSet(viewOption)) {
     const QStringList v = parser.value(viewOption).split(QLatin1Char(','));
     bool okX = false, okY = false, okD = false;
     const double x = v.value(0).toDouble(&okX), y = v.value(1).toDouble(&okY), d = v.value(2).toDouble(&okD);
@@ -79,11 +81,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "karyon: --view wants X,Y,D with D > 0, e.g. 1100,1500,1\n");
       return 1;
     }
-    window.viewer()->setDownsample(d);
-    window.viewer()->centerOn(QPointF(x, y));
+    view = std::array<double, 3>{x, y, d};
   }
+  bool failed = false;
+  QObject::connect(&window, &karyon::ui::MainWindow::openFailed, &app, [&] { failed = true; });
+  QObject::connect(&window, &karyon::ui::MainWindow::slideOpened, &app, [&] {
+    if (!view) return;
+    window.viewer()->setDownsample((*view)[2]);
+    window.viewer()->centerOn(QPointF((*view)[0], (*view)[1]));
+    view.reset();
+  });
+  if (!args.isEmpty()) window.openSlide(args.first());
   if (screenshot.isEmpty()) return app.exec();
-  if (!args.isEmpty() && !opened) return 2;
 
   // Screenshot mode: wait for the minimum delay, then until the viewer is idle (thumbnail and all
   // visible tiles loaded), with a cap so that a stuck read cannot hang a script.
@@ -92,7 +101,12 @@ int main(int argc, char** argv) {
   int status = 0;
   auto* poll = new QTimer(&app);
   QObject::connect(poll, &QTimer::timeout, &app, [&] {
-    const bool ready = !window.viewer()->hasSlide() || window.viewer()->isIdle();
+    if (failed) {
+      poll->stop();
+      app.exit(2);
+      return;
+    }
+    const bool ready = !window.isOpening() && (!window.viewer()->hasSlide() || window.viewer()->isIdle());
     if (clock.elapsed() < delayMs || (!ready && clock.elapsed() < delayMs + 60000)) return;
     poll->stop();
     if (!ready) std::fprintf(stderr, "karyon: tiles still loading after 60 s; taking the screenshot anyway\n");

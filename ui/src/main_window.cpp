@@ -9,6 +9,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
@@ -20,6 +21,7 @@
 #include <QToolBar>
 #include <QUrl>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 #include <exception>
 
@@ -141,30 +143,58 @@ void MainWindow::createActions() {
   open->setIconText(tr("Open"));
 }
 
-bool MainWindow::openSlide(const QString& path) {
-  const QString absolute = QFileInfo(path).absoluteFilePath();
+namespace {
+struct OpenResult {
+  std::shared_ptr<const SlideTileSource> source;
   QString error;
-  try {
-    auto source = SlideTileSource::open(absolute);
-    m_viewer->setSource(std::move(source));
-    m_currentPath = absolute;
-    setWindowTitle(tr("%1 \u2014 Karyon").arg(QFileInfo(absolute).fileName()));
-    addRecentFile(absolute);
-    updateSlideInfo();
-    updateViewStatus();
-    m_viewer->setFocus();
-    return true;
-  } catch (const core::SlideError& e) {
-    error = QString::fromUtf8(e.what());
-  } catch (const std::exception& e) {
-    error = tr("%1: %2").arg(absolute, QString::fromUtf8(e.what()));
-  } catch (...) {
-    error = tr("%1: unknown error").arg(absolute);
+};
+}  // namespace
+
+void MainWindow::openSlide(const QString& path) {
+  const QString absolute = QFileInfo(path).absoluteFilePath();
+  // Dropping the previous watcher disconnects its result; its task still finishes on the pool (it
+  // owns copies of everything it touches) and the slide it opened is closed with the future.
+  delete m_pendingOpen;
+  auto* watcher = new QFutureWatcher<OpenResult>(this);
+  m_pendingOpen = watcher;
+  connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher, absolute] {
+    const OpenResult result = watcher->result();
+    watcher->deleteLater();
+    m_pendingOpen = nullptr;
+    finishOpen(absolute, result.source, result.error);
+  });
+  statusBar()->showMessage(tr("Opening %1\u2026").arg(QFileInfo(absolute).fileName()));
+  watcher->setFuture(QtConcurrent::run([absolute]() -> OpenResult {
+    // Nothing may escape into QtConcurrent (it would rethrow in result(), on the GUI thread).
+    try {
+      return {SlideTileSource::open(absolute), {}};
+    } catch (const core::SlideError& e) {
+      return {nullptr, QString::fromUtf8(e.what())};
+    } catch (const std::exception& e) {
+      return {nullptr, QStringLiteral("%1: %2").arg(absolute, QString::fromUtf8(e.what()))};
+    } catch (...) {
+      return {nullptr, QStringLiteral("%1: unknown error").arg(absolute)};
+    }
+  }));
+}
+
+void MainWindow::finishOpen(const QString& path, std::shared_ptr<const SlideTileSource> source, const QString& error) {
+  if (!source) {
+    removeRecentFile(path);
+    statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(path).fileName()), 10000);
+    m_reportError(tr("Cannot open slide"), error);
+    emit openFailed(path, error);
+    return;
   }
-  removeRecentFile(absolute);
-  statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(absolute).fileName()), 10000);
-  m_reportError(tr("Cannot open slide"), error);
-  return false;
+  statusBar()->clearMessage();
+  m_viewer->setSource(std::move(source));
+  m_currentPath = path;
+  setWindowTitle(tr("%1 \u2014 Karyon").arg(QFileInfo(path).fileName()));
+  addRecentFile(path);
+  updateSlideInfo();
+  updateViewStatus();
+  m_viewer->setFocus();
+  emit slideOpened(path);
 }
 
 void MainWindow::closeSlide() {
@@ -290,10 +320,9 @@ void MainWindow::dropEvent(QDropEvent* event) {
   const QList<QUrl> urls = event->mimeData()->urls();
   if (urls.isEmpty() || !urls.first().isLocalFile()) return;
   event->acceptProposedAction();
-  // Opening (and a possible message box) after the drop has finished, so the drag source is not
-  // left waiting on a modal dialog.
-  const QString path = urls.first().toLocalFile();
-  QTimer::singleShot(0, this, [this, path] { openSlide(path); });
+  // Asynchronous: a possible message box comes after the drop has finished, so the drag source is
+  // not left waiting on a modal dialog.
+  openSlide(urls.first().toLocalFile());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -4,12 +4,14 @@
 // with magnification, cursor position (level-0 px and µm) and loading state.
 //
 // Slides open from File > Open, drag and drop, the recent-files menu (QSettings "recentFiles") or
-// openSlide() (the command line). A slide that cannot be opened is reported through the error
-// reporter (a message box by default) with karyon::core::SlideError's message; the previous slide,
-// if any, stays open. No exception leaves a slot.
+// openSlide() (the command line). Opening runs on a worker thread (OpenSlide may read an index for
+// seconds on a network share), so the window stays responsive. A slide that cannot be opened is
+// reported through the error reporter (a message box by default) with karyon::core::SlideError's
+// message; the previous slide, if any, stays open. No exception leaves a slot.
 #include <QMainWindow>
 #include <QStringList>
 #include <functional>
+#include <memory>
 
 class QAction;
 class QDockWidget;
@@ -19,6 +21,7 @@ class QMenu;
 namespace karyon::ui {
 
 class OverviewWidget;
+class SlideTileSource;
 class SlideViewer;
 
 class MainWindow : public QMainWindow {
@@ -30,8 +33,10 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  // Opens `path` in the viewer. Returns false (after reporting why) when it cannot be opened.
-  bool openSlide(const QString& path);
+  // Starts opening `path` in the background; emits slideOpened() when it is shown, or reports the
+  // error and emits openFailed(). A later call supersedes one still running (its result is dropped).
+  void openSlide(const QString& path);
+  bool isOpening() const { return m_pendingOpen != nullptr; }
   void closeSlide();
   QString currentPath() const { return m_currentPath; }
 
@@ -43,6 +48,10 @@ class MainWindow : public QMainWindow {
   // Replaces the message box (tests, headless runs).
   void setErrorReporter(ErrorReporter reporter) { m_reportError = std::move(reporter); }
 
+ signals:
+  void slideOpened(QString path);
+  void openFailed(QString path, QString message);
+
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
   void dropEvent(QDropEvent* event) override;
@@ -50,6 +59,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void createActions();
+  void finishOpen(const QString& path, std::shared_ptr<const SlideTileSource> source, const QString& error);
   void showOpenDialog();
   void rebuildRecentMenu();
   void addRecentFile(const QString& path);
@@ -71,6 +81,7 @@ class MainWindow : public QMainWindow {
   QAction* m_runDetection = nullptr;
   QString m_currentPath;
   ErrorReporter m_reportError;
+  QObject* m_pendingOpen = nullptr;  // watcher of the open in progress; replaced by a newer open
 };
 
 }  // namespace karyon::ui
