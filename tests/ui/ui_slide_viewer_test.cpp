@@ -197,6 +197,27 @@ class SlideViewerTest : public QObject {
              qPrintable(QStringLiteral("fallback %1 vs blank %2").arg(fallbackError).arg(blankError)));
   }
 
+  void coarser_cover_tiles_are_loaded_with_a_zoomed_in_view() {
+    // Empty the cache, then jump to level 0: besides the level-0 tiles, the level-2 tiles (4x
+    // coarser) covering the view are read, so later pans show them instead of the thumbnail.
+    m_viewer->setCacheMaxBytes(0);
+    m_viewer->setCacheMaxBytes(SlideViewer::kDefaultCacheBytes);
+    QCOMPARE(m_viewer->tileCache().size(), std::size_t(0));
+    m_viewer->setDownsample(1.0);
+    m_viewer->centerOn(QPointF(1500, 1250));
+    waitIdle();
+    verifyVisibleCached();
+    const QRectF visible = m_viewer->visibleLevel0();
+    const double span = m_source->tileSize() * m_source->levelDownsample(2);
+    int coarse = 0;
+    for (int r = int(visible.top() / span); r * span < visible.bottom(); ++r)
+      for (int c = int(visible.left() / span); c * span < visible.right(); ++c) {
+        QVERIFY(m_viewer->tileCache().contains(TileKey{2, c, r}));
+        ++coarse;
+      }
+    QVERIFY(coarse >= 1);
+  }
+
   void fast_panning_ends_with_the_final_viewport_complete() {
     // Twenty viewports in quick succession at level 0, each a new generation that drops the last
     // one's queued requests (tested exactly on the queue itself): the final viewport must still

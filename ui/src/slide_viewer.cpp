@@ -207,7 +207,19 @@ void SlideViewer::issueRequests() {
   };
   std::sort(wanted.begin(), wanted.end(),
             [&](const TileKey& a, const TileKey& b) { return distance(a) > distance(b); });
+  // While display tiles are missing, the few tiles of a level about 4x coarser that cover the view
+  // are pushed last, so they are read first: each covers 16 display tiles, so a fast pan or zoom
+  // shows slightly soft tissue at once instead of the (much coarser) thumbnail.
+  std::vector<TileKey> coarse;
+  if (!wanted.empty()) {
+    const int level = displayLevel();
+    const int coarseLevel = m_source->levelForDownsample(m_source->levelDownsample(level) * 4);
+    if (coarseLevel > level)
+      for (const TileKey& k : tilesIn(coarseLevel, visibleLevel0()))
+        if (!m_cache.contains(k) && !m_failed.count(k)) coarse.push_back(k);
+  }
   for (const TileKey& k : wanted) m_loader->request(k, generation);
+  for (const TileKey& k : coarse) m_loader->request(k, generation);
   if (isIdle()) emit idle();
 }
 
