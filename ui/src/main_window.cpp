@@ -187,6 +187,7 @@ void MainWindow::finishOpen(const QString& path, std::shared_ptr<const SlideTile
     return;
   }
   statusBar()->clearMessage();
+  m_cursorLabel->clear();
   m_viewer->setSource(std::move(source));
   m_currentPath = path;
   setWindowTitle(tr("%1 \u2014 Karyon").arg(QFileInfo(path).fileName()));
