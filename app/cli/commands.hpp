@@ -10,6 +10,7 @@ void register_plan_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
 #ifdef KARYON_HAVE_INFERENCE
 void register_detect_command(CLI::App& app);
+void register_analyze_command(CLI::App& app);
 #endif
 
 }  // namespace karyon::cli

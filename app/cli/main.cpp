@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   karyon::cli::register_synth_command(app);
   karyon::cli::register_plan_command(app);
 #ifdef KARYON_HAVE_INFERENCE
+  karyon::cli::register_analyze_command(app);
   karyon::cli::register_detect_command(app);
 #endif
   app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });

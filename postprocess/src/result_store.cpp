@@ -290,8 +290,8 @@ std::vector<core::Nucleus> ResultStore::query(const core::BoundingBox& r, std::s
 void ResultStore::for_each(const std::function<void(const core::Nucleus&)>& fn, bool include_removed) const {
   SQLite::Statement q(*impl_->db, std::string("SELECT ") + kNucleusColumns + " FROM nuclei n" +
                                       (include_removed ? "" : " WHERE n.state NOT IN ('rejected','deleted')") +
-                                      " ORDER BY n.id");
-  while (q.executeStep()) fn(read_nucleus(q));
+                                      " ORDER BY n.tile_id, n.uuid");
+  while (q.executeStep()) fn(read_nucleus(q));  // ordered by tile then uuid: exports do not depend on completion order
 }
 
 void ResultStore::set_state(std::int64_t id, core::ReviewState state, const std::string& user) {

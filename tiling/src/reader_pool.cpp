@@ -66,6 +66,16 @@ void ReaderPool::reader_loop() {
   }
 }
 
+void ReaderPool::cancel() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!error_) error_ = std::make_exception_ptr(core::Cancelled());
+    stopping_ = true;
+  }
+  buffer_free_.notify_all();
+  tile_ready_.notify_all();
+}
+
 ReaderPool::Handle ReaderPool::next() {
   std::unique_lock lock(mutex_);
   tile_ready_.wait(lock, [&] { return error_ || !ready_.empty() || delivered_ == plan_.tiles.size(); });

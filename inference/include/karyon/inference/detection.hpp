@@ -11,19 +11,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "karyon/core/image.hpp"
+#include "karyon/core/detection.hpp"
 
 namespace karyon::inference {
 
-struct Detection {
-  float x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // box, tile pixels
-  float score = 0;                      // class probability of `label` (softmax), 0..1
-  int label = 0;                        // index into the model card's class_names (0 = background, never returned)
-  int mask_x = 0;                       // tile pixel of mask(0, 0)
-  int mask_y = 0;
-  core::Mask mask;                      // 255 inside the object, 0 outside; may be 0x0 when the box is outside the tile
-  std::int64_t mask_area = 0;           // number of 255 pixels in `mask`
-};
+// The engine's output type is core's, so postprocess consumes it without knowing LibTorch.
+using Detection = core::Detection;
 
 // Results for one tile, in the model's output order (descending score).
 struct TileDetections {

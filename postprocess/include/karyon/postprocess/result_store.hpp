@@ -54,7 +54,8 @@ class ResultStore {
   // Nuclei whose bounding box intersects the level-0 rectangle (R*Tree), at most `limit`.
   std::vector<core::Nucleus> query(const core::BoundingBox& level0, std::size_t limit = 1'000'000,
                                    bool include_removed = false) const;
-  // Streams every nucleus in id order (exports); the callback may not touch the store.
+  // Streams every nucleus ordered by (tile, uuid), which does not depend on the order tiles finished
+  // in (exports); the callback may not touch the store.
   void for_each(const std::function<void(const core::Nucleus&)>& fn, bool include_removed = false) const;
 
   // Review: each change is written at once, with its previous value, in the edit log.

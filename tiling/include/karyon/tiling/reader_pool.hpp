@@ -62,6 +62,8 @@ class ReaderPool {
 
   // Blocks for the next tile; an empty Handle once every tile has been delivered.
   Handle next();
+  // Stops reading; a next() blocked or still to come throws core::Cancelled. Any thread.
+  void cancel();
 
  private:
   void reader_loop();

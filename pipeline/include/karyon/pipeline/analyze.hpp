@@ -1,0 +1,72 @@
+#pragma once
+// Karyon's main job for one slide: plan → read → infer → postprocess → merge → store → export.
+//
+//   reader pool (N threads) → feeder thread → inference worker pool (one replica per device/worker)
+//   → caller's thread: masks → polygons + measurements → cross-tile merge → SQLite (one transaction
+//   per tile) → at the end GeoJSON, CSV, heatmap, summary.
+//
+// Every queue is bounded, so memory does not grow with the slide. Progress is reported on the
+// caller's thread. The first error from any thread stops everything and is rethrown here; a cancel
+// stops cleanly (core::Cancelled) with a consistent store that `resume` continues. The result does
+// not depend on thread counts, batch size or tile completion order.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "karyon/core/geometry.hpp"
+#include "karyon/core/progress.hpp"
+
+namespace karyon::pipeline {
+
+struct AnalyzeOptions {
+  std::filesystem::path slide;
+  std::filesystem::path out_dir;
+  std::filesystem::path model;        // model card (JSON); empty = default_model_path()
+  std::string device = "cpu";         // cpu | cuda:N | cuda:all
+  std::string precision = "fp32";     // fp32 | fp16 | bf16 (CUDA only)
+  int batch_size = 2;
+  int workers_per_device = 1;
+  int reader_threads = 2;
+  std::optional<core::Level0Rect> region;
+  std::optional<double> mpp;          // slide µm/px when the file lacks (or misstates) it
+  int tile_size = 512;
+  int overlap = -1;                   // -1: the largest nucleus diameter
+  double score_threshold = 0.7;       // as in the source article
+  bool resume = false;                // continue a killed run in out_dir
+  bool gzip = false;                  // nuclei.geojson.gz instead of nuclei.geojson
+  double heatmap_cell_um = 100;
+};
+
+struct AnalyzeProgress {
+  std::int64_t tiles_done = 0;
+  std::int64_t tiles_total = 0;       // this run's tiles (resumed tiles excluded)
+  std::int64_t nuclei = 0;            // stored so far, including earlier runs
+  double seconds = 0;
+  double tiles_per_second = 0;
+  double eta_seconds = 0;
+};
+
+struct AnalyzeSummary {
+  std::int64_t tiles_planned = 0;
+  std::int64_t tiles_run = 0;         // in this invocation (re-run context tiles included)
+  std::int64_t tiles_resumed = 0;     // already final from an earlier run
+  std::int64_t nuclei = 0;
+  double seconds = 0;
+  std::filesystem::path store, geojson, csv, heatmap_png, heatmap_json, summary_json;
+  std::vector<std::string> warnings;
+};
+
+// Throws: core::SlideError (slide), core::ModelError (model), core::InvalidArgument (options,
+// existing results without resume, resume with other settings), core::OutputError (disk),
+// core::Cancelled.
+AnalyzeSummary analyze_slide(const AnalyzeOptions& options,
+                             const std::function<void(const AnalyzeProgress&)>& progress = {},
+                             const core::CancelToken* cancel = nullptr);
+
+// The model shipped in resources/models (KARYON_MODEL overrides); empty when there is none.
+std::filesystem::path default_model_path();
+
+}  // namespace karyon::pipeline

@@ -1,0 +1,329 @@
+#include "karyon/pipeline/analyze.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "karyon/core/errors.hpp"
+#include "karyon/inference/model_card.hpp"
+#include "karyon/inference/worker_pool.hpp"
+#include "karyon/postprocess/geojson.hpp"
+#include "karyon/postprocess/heatmap.hpp"
+#include "karyon/postprocess/nucleus_builder.hpp"
+#include "karyon/postprocess/result_store.hpp"
+#include "karyon/postprocess/tile_merger.hpp"
+#include "karyon/tiling/reader_pool.hpp"
+#include "karyon/tiling/tile_plan.hpp"
+
+namespace karyon::pipeline {
+namespace fs = std::filesystem;
+using core::InvalidArgument;
+using nlohmann::json;
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Same run salt + tile + index → same UUID: a resumed run re-creates the ids it had, so the store
+// recognises what it already holds.
+std::string nucleus_uuid(std::uint64_t salt, std::int64_t tile, int index) {
+  const std::uint64_t a = mix(salt ^ mix(static_cast<std::uint64_t>(tile) * 1000003ULL + index));
+  const std::uint64_t b = mix(a ^ 0x5bd1e995ULL);
+  char s[37];
+  std::snprintf(s, sizeof s, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return s;
+}
+
+std::string display_class(std::string name) {
+  if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  return name;
+}
+
+// What must match for --resume to continue rather than mix two different analyses.
+json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& m, const inference::ModelCard& card,
+                          const tiling::TilePlan& plan) {
+  json j;
+  j["slide"] = fs::absolute(o.slide).lexically_normal().string();
+  j["slide_size"] = {m.width(), m.height()};
+  j["model"] = fs::absolute(card.weights_path).lexically_normal().string();
+  j["analysis_mpp"] = plan.resolution.target_mpp;
+  j["slide_mpp"] = {plan.resolution.slide_mpp_x, plan.resolution.slide_mpp_y};
+  j["tile_size"] = plan.tile_size;
+  j["overlap"] = plan.overlap;
+  j["extent"] = {plan.extent.x, plan.extent.y, plan.extent.width, plan.extent.height};
+  j["score_threshold"] = o.score_threshold;
+  return j;
+}
+
+// Centroid of a detection's mask in analysis pixels, or nullopt for an empty mask.
+std::optional<std::pair<double, double>> mask_centroid(const core::Detection& d, const core::Tile& tile) {
+  double sx = 0, sy = 0;
+  std::int64_t n = 0;
+  for (int y = 0; y < d.mask.height; ++y)
+    for (int x = 0; x < d.mask.width; ++x)
+      if (d.mask.at(x, y)) sx += x, sy += y, ++n;
+  if (n == 0) return std::nullopt;
+  return std::make_pair(tile.rect.x + d.mask_x + sx / n + 0.5, tile.rect.y + d.mask_y + sy / n + 0.5);
+}
+
+}  // namespace
+
+fs::path default_model_path() {
+  if (const char* env = std::getenv("KARYON_MODEL"); env && *env) return env;
+  const fs::path p = fs::path(KARYON_RESOURCE_DIR) / "models" / "nuclei-default" / "model.json";
+  return fs::exists(p) ? p : fs::path();
+}
+
+AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(const AnalyzeProgress&)>& progress,
+                             const core::CancelToken* cancel) {
+  const auto t0 = std::chrono::steady_clock::now();
+  AnalyzeSummary summary;
+
+  // Model card first: it says the µm/px to plan at.
+  const fs::path model = o.model.empty() ? default_model_path() : o.model;
+  if (model.empty())
+    throw InvalidArgument("no model given and no default model installed (resources/models/nuclei-default); pass --model CARD.json");
+  const auto card = inference::read_model_card(model.string());
+  if (!(card.mpp > 0)) throw core::ModelError(model.string() + ": the model card does not say its µm/px (input.mpp)");
+  if (!(o.score_threshold >= 0 && o.score_threshold < 1))
+    throw InvalidArgument("score threshold " + std::to_string(o.score_threshold) + " must be within [0, 1)");
+
+  // Slide, tissue, plan.
+  const auto slide = tiling::Slide::open(o.slide);
+  const auto resolution = tiling::resolve_resolution(*slide, card.mpp, o.mpp);
+  summary.warnings = resolution.warnings;
+  for (const auto& w : resolution.warnings) spdlog::warn("{}", w);
+  const auto tissue = tiling::detect_tissue(*slide);
+  tiling::TilePlanOptions plan_options;
+  plan_options.tile_size = o.tile_size;
+  plan_options.overlap = o.overlap;
+  plan_options.region = o.region;
+  const auto plan = tiling::plan_tiles(*slide, resolution, &tissue, plan_options);
+  summary.tiles_planned = static_cast<std::int64_t>(plan.tiles.size());
+
+  // Output folder and store. An existing store is never overwritten: resume it or choose another folder.
+  std::error_code ec;
+  if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir))
+    throw InvalidArgument(o.out_dir.string() + ": exists and is not a folder");
+  fs::create_directories(o.out_dir, ec);
+  if (ec) throw core::OutputError(o.out_dir.string() + ": cannot create output folder: " + ec.message());
+  summary.store = o.out_dir / "results.sqlite";
+  const bool existing = fs::exists(summary.store);
+  if (existing && !o.resume)
+    throw InvalidArgument(o.out_dir.string() + " already holds the results of an earlier run (results.sqlite): pass "
+                          "--resume to finish it, or choose another output folder");
+  postprocess::ResultStore store(summary.store);
+  const json fingerprint = settings_fingerprint(o, slide->metadata(), card, plan);
+  std::uint64_t salt = 0;
+  if (existing) {
+    const auto saved = store.meta("settings");
+    if (!saved || json::parse(*saved) != fingerprint)
+      throw InvalidArgument(summary.store.string() + ": was made with other settings (" + saved.value_or("none") +
+                            "); --resume needs the same slide, model, µm/px, tile size, overlap, region and score "
+                            "threshold");
+    salt = std::stoull(store.meta("run_salt").value_or("0"));
+  } else {
+    salt = std::random_device{}() * 0x100000000ULL + std::random_device{}();
+    store.set_meta("settings", fingerprint.dump());
+    store.set_meta("run_salt", std::to_string(salt));
+    store.set_meta("slide", o.slide.string());
+    store.set_meta("model", card.name);
+    store.set_meta("mpp", json({resolution.slide_mpp_x, resolution.slide_mpp_y}).dump());
+  }
+
+  // Tiles to run: those not final yet, plus final neighbours of those as context for the merge.
+  const auto final_tiles = store.final_tiles();
+  std::set<std::int64_t> run_ids, context_ids;
+  std::map<std::int64_t, const core::Tile*> by_id;
+  for (const auto& t : plan.tiles) by_id[t.id] = &t;
+  for (const auto& t : plan.tiles) {
+    if (final_tiles.count(t.id)) continue;
+    run_ids.insert(t.id);
+    for (std::int64_t dr = -1; dr <= 1; ++dr)
+      for (std::int64_t dc = -1; dc <= 1; ++dc) {
+        const std::int64_t c = t.col + dc, r = t.row + dr;
+        if (c < 0 || r < 0 || c >= plan.cols || r >= plan.rows) continue;
+        const std::int64_t n = r * plan.cols + c;
+        if (final_tiles.count(n) && by_id.count(n)) context_ids.insert(n);
+      }
+  }
+  summary.tiles_resumed = static_cast<std::int64_t>(plan.tiles.size() - run_ids.size());
+  tiling::TilePlan run_plan = plan;
+  run_plan.tiles.clear();
+  for (const auto& t : plan.tiles)
+    if (run_ids.count(t.id) || context_ids.count(t.id)) run_plan.tiles.push_back(t);
+  summary.tiles_run = static_cast<std::int64_t>(run_plan.tiles.size());
+  if (summary.tiles_resumed > 0)
+    spdlog::info("resuming: {} of {} tiles already done, {} to run ({} re-read as merge context)",
+                 summary.tiles_resumed, plan.tiles.size(), run_ids.size(), context_ids.size());
+  if (plan.tiles.empty()) {
+    summary.warnings.push_back("no tissue found in the planned area: nothing to analyse");
+    spdlog::warn("{}: {}", o.slide.string(), summary.warnings.back());
+  }
+
+  if (!run_plan.tiles.empty()) {
+    inference::PoolOptions pool_options;
+    pool_options.device = o.device;
+    pool_options.workers_per_device = o.workers_per_device;
+    pool_options.batch_size = o.batch_size;
+    pool_options.model.precision = inference::parse_precision(o.precision);
+    pool_options.model.score_threshold = o.score_threshold;
+    inference::WorkerPool pool(model.string(), pool_options);
+    tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2}, cancel);
+    postprocess::TileMerger merger(plan.tiles, plan.cols, plan.rows);
+    const postprocess::Frame frame{resolution.target_mpp, resolution.scale_x, resolution.scale_y};
+
+    // Tiles travel to the model as copies; the reader's buffer stays here, keyed by tile id, until the
+    // tile's detections come back (the measurements need its pixels). Buffers are recycled, so this
+    // map is bounded by the reader pool's capacity.
+    std::mutex inflight_mutex;
+    std::map<std::int64_t, tiling::ReaderPool::Handle> inflight;
+    std::exception_ptr feeder_error;
+    std::thread feeder([&] {
+      try {
+        while (auto h = reader.next()) {
+          inference::TileJob job{h->tile.id, h->image};
+          {
+            std::lock_guard lock(inflight_mutex);
+            inflight.emplace(h->tile.id, std::move(h));
+          }
+          pool.submit(std::move(job));
+        }
+        pool.finish();
+      } catch (...) {
+        feeder_error = std::current_exception();
+        pool.cancel();
+      }
+    });
+    auto stop_all = [&] {
+      reader.cancel();
+      pool.cancel();
+      if (feeder.joinable()) feeder.join();
+    };
+
+    try {
+      std::int64_t done = 0;
+      while (auto result = pool.pop()) {
+        if (cancel && cancel->cancelled()) throw core::Cancelled();
+        tiling::ReaderPool::Handle pixels;
+        {
+          std::lock_guard lock(inflight_mutex);
+          auto it = inflight.find(result->tile_id);
+          if (it == inflight.end()) throw core::Error("internal: result for a tile that was not sent: " + std::to_string(result->tile_id));
+          pixels = std::move(it->second);
+          inflight.erase(it);
+        }
+        const core::Tile tile = pixels->tile;  // a copy: the buffer goes back to the reader below
+        std::vector<postprocess::Candidate> candidates;
+        for (std::size_t i = 0; i < result->detections.size(); ++i) {
+          auto& d = result->detections[i];
+          const auto centroid = mask_centroid(d, tile);
+          if (!centroid || !merger.keeps(tile.id, centroid->first, centroid->second)) continue;
+          const std::string class_name =
+              display_class(d.label >= 0 && d.label < static_cast<int>(card.class_names.size()) ? card.class_names[d.label] : "nucleus");
+          auto nucleus = postprocess::build_nucleus(d, tile, pixels->image, frame, class_name.c_str());
+          if (!nucleus) continue;
+          nucleus->uuid = nucleus_uuid(salt, tile.id, static_cast<int>(i));
+          postprocess::Candidate c;
+          c.tile_id = tile.id;
+          c.index = static_cast<int>(i);
+          c.mask = std::move(d.mask);
+          c.mask_x = tile.rect.x + d.mask_x;
+          c.mask_y = tile.rect.y + d.mask_y;
+          c.cx = centroid->first;
+          c.cy = centroid->second;
+          c.score = d.score;
+          c.nucleus = std::move(*nucleus);
+          candidates.push_back(std::move(c));
+        }
+        pixels = {};  // back to the reader pool
+        auto merged = merger.add_tile(tile.id, std::move(candidates), context_ids.count(tile.id) > 0);
+        store.commit(merged.nuclei, merged.final_tiles);
+        ++done;
+        if (progress) {
+          AnalyzeProgress p;
+          p.tiles_done = done;
+          p.tiles_total = summary.tiles_run;
+          p.nuclei = store.count(true);
+          p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          p.tiles_per_second = done / std::max(p.seconds, 1e-9);
+          p.eta_seconds = (p.tiles_total - done) / std::max(p.tiles_per_second, 1e-9);
+          progress(p);
+        }
+      }
+    } catch (...) {
+      stop_all();
+      if (feeder_error) {
+        // The feeder's own failure (e.g. a slide read) is the root cause; the pool's Cancelled is its echo.
+        try {
+          std::rethrow_exception(feeder_error);
+        } catch (const core::Cancelled&) {
+        }
+      }
+      throw;
+    }
+    stop_all();
+    if (feeder_error) std::rethrow_exception(feeder_error);
+    if (cancel && cancel->cancelled()) throw core::Cancelled();
+    const auto now_final = store.final_tiles();
+    if (now_final.size() < plan.tiles.size())
+      throw core::Error("internal: " + std::to_string(plan.tiles.size() - now_final.size()) +
+                        " tiles did not complete the merge; the store is consistent, --resume retries them");
+  }
+
+  // Exports, each written to a .partial file first.
+  summary.geojson = o.out_dir / (o.gzip ? "nuclei.geojson.gz" : "nuclei.geojson");
+  summary.nuclei = postprocess::export_geojson(store, summary.geojson);
+  summary.csv = o.out_dir / "nuclei.csv";
+  postprocess::export_csv(store, summary.csv);
+  const auto& m = slide->metadata();
+  const auto grid = postprocess::compute_heatmap(store, m.width(), m.height(), resolution.slide_mpp_x,
+                                                 resolution.slide_mpp_y, o.heatmap_cell_um);
+  summary.heatmap_png = o.out_dir / "heatmap.png";
+  summary.heatmap_json = o.out_dir / "heatmap.json";
+  postprocess::write_heatmap_png(grid, summary.heatmap_png);
+  postprocess::write_heatmap_json(grid, summary.heatmap_json);
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  json s;
+  s["karyon_version"] = "0.1.0";
+  s["slide"] = {{"path", o.slide.string()}, {"format", m.format}, {"width", m.width()}, {"height", m.height()},
+                {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
+  s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};
+  s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
+                   {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", o.score_threshold},
+                   {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
+  if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
+  s["counts"] = {{"tiles_planned", summary.tiles_planned}, {"tiles_run", summary.tiles_run},
+                 {"tiles_resumed", summary.tiles_resumed}, {"nuclei", summary.nuclei}};
+  s["timings"] = {{"seconds", summary.seconds},
+                  {"tiles_per_second", summary.tiles_run / std::max(summary.seconds, 1e-9)},
+                  {"nuclei_per_second", summary.nuclei / std::max(summary.seconds, 1e-9)}};
+  s["outputs"] = {{"store", summary.store.filename().string()}, {"geojson", summary.geojson.filename().string()},
+                  {"csv", summary.csv.filename().string()}, {"heatmap_png", summary.heatmap_png.filename().string()},
+                  {"heatmap_json", summary.heatmap_json.filename().string()}};
+  s["warnings"] = summary.warnings;
+  summary.summary_json = o.out_dir / "summary.json";
+  std::ofstream out(summary.summary_json);
+  out << s.dump(2) << "\n";
+  out.flush();
+  if (!out) throw core::OutputError(summary.summary_json.string() + ": cannot write (disk full?)");
+  return summary;
+}
+
+}  // namespace karyon::pipeline

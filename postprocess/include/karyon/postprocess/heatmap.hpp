@@ -1,0 +1,28 @@
+#pragma once
+// Nucleus density and mean nucleus area on a regular grid over the slide: the low-zoom overview a
+// pathologist looks at first. Written as a PNG (colour-mapped density, for people) and as a small
+// JSON grid (numbers, for programs).
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "karyon/postprocess/result_store.hpp"
+
+namespace karyon::postprocess {
+
+struct HeatmapGrid {
+  double cell_um = 100;
+  double cell_px_x = 0, cell_px_y = 0;  // level-0 pixels per cell
+  int cols = 0, rows = 0;
+  std::vector<double> density_per_mm2;  // row-major, cols * rows
+  std::vector<double> mean_area_um2;    // 0 where a cell has no nucleus
+};
+
+// Grid over a width x height level-0 slide with µm/px mpp_x, mpp_y. Throws InvalidArgument for a
+// cell smaller than a pixel or a grid above 16 Mcells.
+HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
+                            double mpp_y, double cell_um);
+void write_heatmap_png(const HeatmapGrid& grid, const std::filesystem::path& path);
+void write_heatmap_json(const HeatmapGrid& grid, const std::filesystem::path& path);
+
+}  // namespace karyon::postprocess
