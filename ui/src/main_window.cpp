@@ -34,8 +34,10 @@ namespace karyon::ui {
 
 namespace {
 const QString kRecentKey = QStringLiteral("recentFiles");
-const QString kSlideFilter = QObject::tr(
-    "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif *.dcm *.png *.jpg *.jpeg);;All files (*)");
+// OpenSlide's formats plus the plain images of the fallback.
+const char* const kSlideFilter =
+    QT_TRANSLATE_NOOP("MainWindow", "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif "
+                                    "*.dcm *.png *.jpg *.jpeg);;All files (*)");
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -208,7 +210,7 @@ void MainWindow::closeSlide() {
 
 void MainWindow::showOpenDialog() {
   const QString dir = m_currentPath.isEmpty() ? QDir::homePath() : QFileInfo(m_currentPath).absolutePath();
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open Slide"), dir, kSlideFilter);
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open Slide"), dir, tr(kSlideFilter));
   if (!path.isEmpty()) openSlide(path);
 }
 

@@ -2,7 +2,6 @@
 
 #include <QFile>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 
 #include "karyon/core/errors.hpp"
@@ -78,10 +77,15 @@ QImage SlideTileSource::readThumbnail(int maxSide, double& downsample) const {
 
 QImage SlideTileSource::toQImage(const core::RgbImage& rgb) {
   if (rgb.empty()) return QImage();
-  QImage img(rgb.width, rgb.height, QImage::Format_RGB888);
+  // RGB32, the raster paint engine's native format: QPixmap::fromImage on the GUI thread then needs
+  // no per-pixel conversion, which is done here, on the reader thread, instead.
+  QImage img(rgb.width, rgb.height, QImage::Format_RGB32);
   if (img.isNull()) throw std::bad_alloc();
-  const std::size_t rowBytes = static_cast<std::size_t>(rgb.width) * 3;
-  for (int y = 0; y < rgb.height; ++y) std::memcpy(img.scanLine(y), rgb.row(y), rowBytes);
+  for (int y = 0; y < rgb.height; ++y) {
+    const std::uint8_t* src = rgb.row(y);
+    auto* dst = reinterpret_cast<QRgb*>(img.scanLine(y));
+    for (int x = 0; x < rgb.width; ++x, src += 3) dst[x] = qRgb(src[0], src[1], src[2]);
+  }
   return img;
 }
 

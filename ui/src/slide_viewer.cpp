@@ -223,13 +223,13 @@ void SlideViewer::issueRequests() {
   if (isIdle()) emit idle();
 }
 
-void SlideViewer::onTileLoaded(const TileKey& key, const QImage& image) {
+void SlideViewer::onTileLoaded(const TileKey& key, QImage image) {
   if (image.isNull()) {
     onTileFailed(key, QStringLiteral("empty tile image"));
     return;
   }
   // The only place a QPixmap is made from slide pixels: here, on the GUI thread.
-  QPixmap pixmap = QPixmap::fromImage(image);
+  QPixmap pixmap = QPixmap::fromImage(std::move(image));
   const std::int64_t bytes = static_cast<std::int64_t>(pixmap.width()) * pixmap.height() * pixmap.depth() / 8;
   m_cache.insert(key, std::move(pixmap), bytes);
   if (m_source && m_source->tileRectLevel0(key).intersects(visibleLevel0())) update();

@@ -25,8 +25,8 @@ TileLoader::~TileLoader() {
 std::uint64_t TileLoader::startGeneration() {
   std::size_t dropped = 0;
   const auto gen = m_queue.startGeneration(&dropped);
+  // No idle() here: the caller is about to push the new viewport's requests (and checks itself).
   m_outstanding -= static_cast<int>(dropped);
-  if (dropped > 0 && m_outstanding == 0) emit idle();
   return gen;
 }
 

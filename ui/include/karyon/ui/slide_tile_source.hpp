@@ -45,7 +45,7 @@ class SlideTileSource {
   // Whole slide, longer side at most maxSide; `downsample` receives level-0 px per thumbnail px.
   QImage readThumbnail(int maxSide, double& downsample) const;
 
-  // Deep copy of an interleaved RGB buffer into a QImage (QImage rows are 4-byte aligned).
+  // Copy of an interleaved RGB buffer into a Format_RGB32 QImage (the format QPixmap uses).
   static QImage toQImage(const core::RgbImage& rgb);
 
  private:

@@ -111,7 +111,7 @@ class SlideViewer : public QWidget {
   QRect snappedWidgetRect(const QRectF& level0) const;
   void drawTiles(QPainter& p, int level, const QRectF& visible);
   void drawScaleBar(QPainter& p);
-  void onTileLoaded(const TileKey& key, const QImage& image);
+  void onTileLoaded(const TileKey& key, QImage image);
   void onTileFailed(const TileKey& key, const QString& message);
   void onThumbnail(const QImage& image, double downsample);
 
