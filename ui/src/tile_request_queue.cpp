@@ -41,8 +41,8 @@ TileRequestQueue::PushResult TileRequestQueue::push(const TileKey& key, std::uin
 }
 
 std::optional<TileKey> TileRequestQueue::popLocked() {
-  // startGeneration() already removed older entries, but a push may race with it (a caller holding
-  // a generation number it read before the bump): the check here is what guarantees the contract.
+  // Defensive: push() refuses older generations and startGeneration() clears the queue, both under
+  // this lock, so every entry here is current. The check keeps the contract if either changes.
   while (!m_queue.empty()) {
     Entry e = m_queue.back();
     m_queue.pop_back();
