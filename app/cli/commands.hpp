@@ -11,6 +11,7 @@ void register_demo_command(CLI::App& app);
 #ifdef KARYON_HAVE_INFERENCE
 void register_detect_command(CLI::App& app);
 void register_analyze_command(CLI::App& app);
+void register_batch_command(CLI::App& app);
 #endif
 
 }  // namespace karyon::cli

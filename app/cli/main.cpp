@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
 #ifdef KARYON_HAVE_INFERENCE
   karyon::cli::register_analyze_command(app);
   karyon::cli::register_detect_command(app);
+  karyon::cli::register_batch_command(app);
 #endif
   app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
 
