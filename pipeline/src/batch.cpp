@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/postprocess/result_store.hpp"
 
 namespace karyon::pipeline {
 namespace fs = std::filesystem;
@@ -148,6 +149,17 @@ class SlideLock {
   int fd_ = -1;
   bool locked_ = false;
 };
+
+// A store killed between its creation and analyze_slide's first meta write holds neither settings
+// nor tiles; resume would refuse it for good ("made with other settings"), so it is started afresh.
+bool store_never_started(const fs::path& store) {
+  try {
+    const postprocess::ResultStore s(store);
+    return !s.meta("settings") && s.final_tiles().empty();
+  } catch (const std::exception&) {
+    return false;  // unreadable: let analyze_slide report it
+  }
+}
 
 class JsonLog {
  public:
@@ -519,6 +531,9 @@ BatchResult run_batch(const BatchOptions& o, const std::function<void(const Batc
     AnalyzeOptions a = o.analyze;
     a.slide = s.path;
     a.out_dir = dir;
+    if (fs::exists(dir / "results.sqlite") && store_never_started(dir / "results.sqlite"))
+      for (const char* f : {"results.sqlite", "results.sqlite-wal", "results.sqlite-shm", "results.sqlite-journal"})
+        fs::remove(dir / f, ec);
     a.resume = fs::exists(dir / "results.sqlite");
     row.status = SlideStatus::Running;
     row.error.clear();
