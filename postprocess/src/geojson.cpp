@@ -21,7 +21,7 @@ class OutputFile {
  public:
   explicit OutputFile(const fs::path& path) : path_(path), partial_(path.string() + ".partial") {
     gzip_ = path.extension() == ".gz";
-    if (gzip_) gz_ = gzopen(partial_.c_str(), "wb6");
+    if (gzip_) gz_ = gzopen(partial_.c_str(), "wb1");  // fast: exports are read once, stored long
     else file_ = std::fopen(partial_.c_str(), "wb");
     if (!gz_ && !file_) throw core::OutputError(path.string() + ": cannot create (folder missing or read-only?)");
     buffer_.reserve(1 << 20);

@@ -102,14 +102,24 @@ core::Nucleus read_nucleus(SQLite::Statement& q) {
 struct ResultStore::Impl {
   fs::path path;
   std::unique_ptr<SQLite::Database> db;
+  // Prepared once: re-preparing per nucleus would cost more than the insert itself.
+  std::unique_ptr<SQLite::Statement> insert_nucleus, insert_rtree, find_uuid;
 
   [[noreturn]] void fail(const std::string& what, const std::exception& e) const {
     throw core::OutputError(path.string() + ": " + what + ": " + e.what());
   }
 
   void insert(core::Nucleus& n) {
-    SQLite::Statement q(*db, std::string("INSERT OR IGNORE INTO nuclei (") + kInsertColumns +
-                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!insert_nucleus) {
+      insert_nucleus = std::make_unique<SQLite::Statement>(
+          *db, std::string("INSERT OR IGNORE INTO nuclei (") + kInsertColumns +
+                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      insert_rtree = std::make_unique<SQLite::Statement>(
+          *db, "INSERT INTO nuclei_rtree (id, min_x, max_x, min_y, max_y) VALUES (?,?,?,?,?)");
+      find_uuid = std::make_unique<SQLite::Statement>(*db, "SELECT id FROM nuclei WHERE uuid = ?");
+    }
+    SQLite::Statement& q = *insert_nucleus;
+    q.reset();
     const auto& m = n.measurements;
     q.bind(1, n.uuid);
     q.bind(2, static_cast<std::int64_t>(n.tile_id));
@@ -134,13 +144,16 @@ struct ResultStore::Impl {
     const std::string blob = encode_polygon(n.polygon);
     q.bind(21, blob.data(), static_cast<int>(blob.size()));
     if (q.exec() == 0) {  // already stored by an earlier (killed) run: keep that row
-      SQLite::Statement f(*db, "SELECT id FROM nuclei WHERE uuid = ?");
+      SQLite::Statement& f = *find_uuid;
+      f.reset();
       f.bind(1, n.uuid);
       if (f.executeStep()) n.id = f.getColumn(0).getInt64();
+      f.reset();
       return;
     }
     n.id = db->getLastInsertRowid();
-    SQLite::Statement r(*db, "INSERT INTO nuclei_rtree (id, min_x, max_x, min_y, max_y) VALUES (?,?,?,?,?)");
+    SQLite::Statement& r = *insert_rtree;
+    r.reset();
     r.bind(1, static_cast<std::int64_t>(n.id));
     r.bind(2, n.bbox.x0);
     r.bind(3, n.bbox.x1);
