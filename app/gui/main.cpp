@@ -1,10 +1,14 @@
-// karyon: Qt 6 desktop viewer for whole-slide images.
-//   karyon [SLIDE] [--view X,Y,D] [--window-size WxH] [--screenshot PATH [--screenshot-delay-ms N]]
-// --screenshot grabs the main window once the slide's thumbnail and visible tiles have loaded (and
-// at least N ms have passed), writes PNG to PATH and quits: used for docs/screenshots and smoke tests.
-// Errors while opening go to a message box, or to stderr (exit status 2) in screenshot mode.
+// karyon: Qt 6 desktop app for nucleus detection and review in whole-slide images.
+//   karyon [SLIDE] [--model CARD.json] [--score-threshold T] [--detect] [--view X,Y,D] [--window-size WxH]
+//          [--color-by state|class|score] [--select-next N] [--screenshot PATH [--screenshot-delay-ms N]]
+// --detect runs detection on the whole slide once it is open. --screenshot grabs the main window once
+// the slide's thumbnail and visible tiles have loaded, detection (if any) has finished and the
+// overlay has its data (and at least N ms have passed), writes PNG to PATH and quits: used for
+// docs/screenshots and smoke tests. Errors go to a message box, or to stderr (exit status 2) in
+// screenshot mode.
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QTimer>
 #include <array>
 #include <cstdio>
@@ -12,6 +16,7 @@
 
 #include "karyon/ui/application.hpp"
 #include "karyon/ui/main_window.hpp"
+#include "karyon/ui/nucleus_overlay.hpp"
 #include "karyon/ui/slide_viewer.hpp"
 
 int main(int argc, char** argv) {
@@ -36,6 +41,26 @@ int main(int argc, char** argv) {
                                       QStringLiteral("Initial view: centre X,Y in level-0 pixels and downsample D "
                                                      "(level-0 pixels per screen pixel), e.g. 1100,1500,1."),
                                       QStringLiteral("X,Y,D"));
+  const QCommandLineOption modelOption(QStringLiteral("model"),
+                                       QStringLiteral("Detection model card (JSON); remembered for later sessions."),
+                                       QStringLiteral("card"));
+  const QCommandLineOption thresholdOption(QStringLiteral("score-threshold"),
+                                           QStringLiteral("Minimum detection score, 0..1 (default 0.7)."),
+                                           QStringLiteral("t"));
+  const QCommandLineOption detectOption(QStringLiteral("detect"),
+                                        QStringLiteral("Run detection on the whole slide once it is open."));
+  const QCommandLineOption colorOption(QStringLiteral("color-by"),
+                                       QStringLiteral("Colour nucleus outlines by state, class or score."),
+                                       QStringLiteral("mode"));
+  const QCommandLineOption selectOption(QStringLiteral("select-next"),
+                                        QStringLiteral("After loading results, step N times through the review queue "
+                                                       "(screenshots of the review state)."),
+                                        QStringLiteral("n"));
+  parser.addOption(modelOption);
+  parser.addOption(thresholdOption);
+  parser.addOption(detectOption);
+  parser.addOption(colorOption);
+  parser.addOption(selectOption);
   parser.addOption(screenshotOption);
   parser.addOption(viewOption);
   parser.addOption(delayOption);
@@ -64,6 +89,28 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "karyon: %s: %s\n", qPrintable(title), qPrintable(message));
     });
   }
+  if (parser.isSet(modelOption)) window.setModelPath(QFileInfo(parser.value(modelOption)).absoluteFilePath());
+  if (parser.isSet(thresholdOption)) {
+    bool ok = false;
+    const double t = parser.value(thresholdOption).toDouble(&ok);
+    if (!ok || t < 0 || t >= 1) {
+      std::fprintf(stderr, "karyon: --score-threshold wants a number in [0, 1)\n");
+      return 1;
+    }
+    window.setScoreThreshold(t);
+  }
+  if (parser.isSet(colorOption)) {
+    const QString mode = parser.value(colorOption);
+    using Mode = karyon::ui::NucleusOverlay::ColorMode;
+    if (mode == QLatin1String("state")) window.overlay()->setColorMode(Mode::ReviewState);
+    else if (mode == QLatin1String("class")) window.overlay()->setColorMode(Mode::Class);
+    else if (mode == QLatin1String("score")) window.overlay()->setColorMode(Mode::Score);
+    else {
+      std::fprintf(stderr, "karyon: --color-by wants state, class or score\n");
+      return 1;
+    }
+  }
+  const int selectNext = parser.value(selectOption).toInt();
   window.show();
 
   const QStringList args = parser.positionalArguments();
@@ -84,12 +131,21 @@ int main(int argc, char** argv) {
     view = std::array<double, 3>{x, y, d};
   }
   bool failed = false;
+  bool detecting = parser.isSet(detectOption);
+  bool selected = selectNext <= 0;
   QObject::connect(&window, &karyon::ui::MainWindow::openFailed, &app, [&] { failed = true; });
   QObject::connect(&window, &karyon::ui::MainWindow::slideOpened, &app, [&] {
-    if (!view) return;
-    window.viewer()->setDownsample((*view)[2]);
-    window.viewer()->centerOn(QPointF((*view)[0], (*view)[1]));
-    view.reset();
+    if (view) {
+      window.viewer()->setDownsample((*view)[2]);
+      window.viewer()->centerOn(QPointF((*view)[0], (*view)[1]));
+      view.reset();
+    }
+    if (detecting && !window.runDetection()) failed = true;
+  });
+  QObject::connect(&window, &karyon::ui::MainWindow::detectionFinished, &app, [&] { detecting = false; });
+  QObject::connect(&window, &karyon::ui::MainWindow::detectionStopped, &app, [&] {
+    detecting = false;
+    failed = true;
   });
   if (!args.isEmpty()) window.openSlide(args.first());
   if (screenshot.isEmpty()) return app.exec();
@@ -106,10 +162,20 @@ int main(int argc, char** argv) {
       app.exit(2);
       return;
     }
-    const bool ready = !window.isOpening() && (!window.viewer()->hasSlide() || window.viewer()->isIdle());
-    if (clock.elapsed() < delayMs || (!ready && clock.elapsed() < delayMs + 60000)) return;
+    bool ready = !window.isOpening() && !detecting && !window.isBusy() &&
+                 (!window.viewer()->hasSlide() || window.viewer()->isIdle());
+    if (ready && !selected) {
+      // Step through the review queue once the results (and the queue) are loaded; the jump moves
+      // the view, so wait for the next idle before grabbing.
+      selected = true;
+      for (int i = 0; i < selectNext; ++i) window.nextInQueue();
+      return;
+    }
+    // Detection on a CPU can take minutes on a real slide; the cap only guards against a hang.
+    const qint64 cap = parser.isSet(detectOption) ? 1800000 : 60000;
+    if (clock.elapsed() < delayMs || (!ready && clock.elapsed() < delayMs + cap)) return;
     poll->stop();
-    if (!ready) std::fprintf(stderr, "karyon: tiles still loading after 60 s; taking the screenshot anyway\n");
+    if (!ready) std::fprintf(stderr, "karyon: still busy at the time limit; taking the screenshot anyway\n");
     // Quality 0 = strongest PNG compression (lossless either way; screenshots go into docs/).
     if (!window.grab().save(screenshot, "PNG", 0)) {
       std::fprintf(stderr, "karyon: cannot write %s\n", qPrintable(screenshot));

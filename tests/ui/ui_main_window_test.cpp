@@ -1,5 +1,5 @@
 // MainWindow (offscreen platform): opening good and bad slides, recent files, drag and drop, the
-// overview panel, the disabled "Run Detection" extension point and the status bar.
+// overview panel, when "Run Detection" is enabled and the status bar.
 #include <QtTest>
 #include <QAction>
 #include <QDropEvent>
@@ -9,6 +9,7 @@
 #include <QSettings>
 #include <QStatusBar>
 
+#include "karyon/ui/detection_controller.hpp"
 #include "karyon/ui/main_window.hpp"
 #include "karyon/ui/overview_widget.hpp"
 #include "karyon/ui/slide_viewer.hpp"
@@ -163,13 +164,19 @@ class MainWindowTest : public QObject {
              qPrintable(QStringLiteral("centre (%1, %2)").arg(c.x()).arg(c.y())));
   }
 
-  void run_detection_is_disabled_until_the_pipeline_exists() {
+  void run_detection_is_enabled_only_with_a_slide_and_a_model() {
     QAction* run = m_window->runDetectionAction();
     QVERIFY(run);
     QVERIFY(!run->isEnabled());
-    QCOMPARE(run->toolTip(), QStringLiteral("needs the whole-slide pipeline (issue 5)"));
+    QVERIFY2(!run->toolTip().isEmpty(), "a disabled Run Detection must say why");
     QVERIFY(openAndWait(karyon::uitest::syntheticSlidePath()));
-    QVERIFY(!run->isEnabled());
+    const bool canRun = karyon::ui::DetectionController::available() && !m_window->modelPath().isEmpty();
+    QCOMPARE(run->isEnabled(), canRun);
+    if (!canRun) QVERIFY(run->toolTip().contains(QStringLiteral("model")) || run->toolTip().contains(QStringLiteral("engine")));
+    // A model chosen by the user wins over the default and enables the action.
+    m_window->setModelPath(QStringLiteral("/some/model.json"));
+    QCOMPARE(m_window->modelPath(), QStringLiteral("/some/model.json"));
+    QCOMPARE(run->isEnabled(), karyon::ui::DetectionController::available());
   }
 
   void real_svs_shows_magnification_relative_to_objective() {

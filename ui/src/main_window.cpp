@@ -1,7 +1,23 @@
 #include "karyon/ui/main_window.hpp"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSlider>
+#include <QThread>
+#include <QToolButton>
+#include <QUndoStack>
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
@@ -26,7 +42,12 @@
 #include <exception>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/postprocess/geojson.hpp"
+#include "karyon/postprocess/heatmap.hpp"
+#include "karyon/ui/detection_controller.hpp"
+#include "karyon/ui/nucleus_overlay.hpp"
 #include "karyon/ui/overview_widget.hpp"
+#include "karyon/ui/review_session.hpp"
 #include "karyon/ui/slide_tile_source.hpp"
 #include "karyon/ui/slide_viewer.hpp"
 
@@ -34,6 +55,8 @@ namespace karyon::ui {
 
 namespace {
 const QString kRecentKey = QStringLiteral("recentFiles");
+const QString kModelKey = QStringLiteral("detection/model");
+const QString kThresholdKey = QStringLiteral("detection/scoreThreshold");
 // OpenSlide's formats plus the plain images of the fallback.
 const char* const kSlideFilter =
     QT_TRANSLATE_NOOP("MainWindow", "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif "
@@ -46,6 +69,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_reportError = [this](const QString& title, const QString& message) {
     QMessageBox::critical(this, title, message);
   };
+  m_confirm = [this](const QString& title, const QString& question) {
+    return QMessageBox::question(this, title, question) == QMessageBox::Yes;
+  };
+  {
+    QSettings settings;
+    m_modelPath = settings.value(kModelKey).toString();
+    m_scoreThreshold = settings.value(kThresholdKey, 0.7).toDouble();
+  }
 
   m_viewer = new SlideViewer(this);
   setCentralWidget(m_viewer);
@@ -71,10 +102,46 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_loadingLabel = new QLabel(this);
   m_magnificationLabel->setMinimumWidth(170);
   m_cursorLabel->setMinimumWidth(260);
+  m_progressLabel = new QLabel(this);
+  m_progressBar = new QProgressBar(this);
+  m_progressBar->setMaximumWidth(160);
+  m_cancelButton = new QToolButton(this);
+  m_cancelButton->setText(tr("Cancel"));
+  m_progressLabel->hide();
+  m_progressBar->hide();
+  m_cancelButton->hide();
+  statusBar()->addPermanentWidget(m_progressLabel);
+  statusBar()->addPermanentWidget(m_progressBar);
+  statusBar()->addPermanentWidget(m_cancelButton);
   statusBar()->addPermanentWidget(m_loadingLabel);
   statusBar()->addPermanentWidget(m_cursorLabel);
   statusBar()->addPermanentWidget(m_magnificationLabel);
 
+  m_detector = new DetectionController(this);
+  connect(m_detector, &DetectionController::progress, this, &MainWindow::onDetectionProgress);
+  connect(m_detector, &DetectionController::finished, this, &MainWindow::onDetectionFinished);
+  connect(m_detector, &DetectionController::cancelled, this, [this](const QString& dir) {
+    updateDetectionAvailability();
+    statusBar()->showMessage(tr("Detection cancelled; the nuclei found so far are kept, and running it again resumes."), 15000);
+    if (m_overlay) m_overlay->refresh(true);
+    if (m_session) m_session->refreshStatistics();
+    emit detectionStopped(dir, true, QString());
+  });
+  connect(m_detector, &DetectionController::failed, this, [this](const QString& message) {
+    updateDetectionAvailability();
+    statusBar()->showMessage(tr("Detection failed"), 15000);
+    m_reportError(tr("Detection failed"), message);
+    emit detectionStopped(m_detector->request().outputDir, false, message);
+  });
+  connect(m_detector, &DetectionController::settingsMismatch, this, &MainWindow::onSettingsMismatch);
+  connect(m_cancelButton, &QToolButton::clicked, this, &MainWindow::cancelDetection);
+
+  m_overlay = std::make_shared<NucleusOverlay>(m_viewer);
+  m_viewer->addOverlay(m_overlay);
+  connect(m_overlay.get(), &NucleusOverlay::selectionChanged, this, &MainWindow::updateReviewDock);
+  connect(m_overlay.get(), &NucleusOverlay::regionChosen, this, [this](const QRect& r) { runDetection(r); });
+
+  createReviewDock();
   createActions();
 
   connect(m_viewer, &SlideViewer::viewChanged, this, &MainWindow::updateViewStatus);
@@ -96,7 +163,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   updateViewStatus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+  // The detection thread first (it may still be writing the store), then the overlay's session.
+  delete m_detector;
+  m_detector = nullptr;
+  m_viewer->removeOverlay(m_overlay);
+}
 
 void MainWindow::createActions() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -120,14 +192,92 @@ void MainWindow::createActions() {
   view->addSeparator();
   view->addAction(m_overviewDock->toggleViewAction());
 
-  // EXTENSION POINT (issue 7): detection runs the whole-slide pipeline on a worker thread through a
-  // controller in ui/. The pipeline does not exist yet, so the action is visible but disabled.
+  QMenu* edit = new QMenu(tr("&Edit"), this);
+  menuBar()->insertMenu(view->menuAction(), edit);
+  m_undo = edit->addAction(tr("&Undo"), this, [this] {
+    if (m_session) m_session->undoStack()->undo();
+  });
+  m_undo->setShortcut(QKeySequence::Undo);
+  m_redo = edit->addAction(tr("&Redo"), this, [this] {
+    if (m_session) m_session->undoStack()->redo();
+  });
+  m_redo->setShortcut(QKeySequence::Redo);
+
+  view->addSeparator();
+  QAction* showNuclei = view->addAction(tr("Show &Nuclei"));
+  showNuclei->setCheckable(true);
+  showNuclei->setChecked(true);
+  showNuclei->setShortcut(QKeySequence(Qt::Key_H));
+  connect(showNuclei, &QAction::toggled, this, [this](bool on) { m_overlay->setVisible(on); });
+  QMenu* colorBy = view->addMenu(tr("&Colour Outlines By"));
+  m_colorGroup = new QActionGroup(this);
+  const std::pair<QString, NucleusOverlay::ColorMode> modes[] = {
+      {tr("Review &State"), NucleusOverlay::ColorMode::ReviewState},
+      {tr("&Class"), NucleusOverlay::ColorMode::Class},
+      {tr("S&core"), NucleusOverlay::ColorMode::Score}};
+  for (const auto& [label, mode] : modes) {
+    QAction* a = colorBy->addAction(label);
+    a->setCheckable(true);
+    a->setChecked(mode == m_overlay->colorMode());
+    a->setData(static_cast<int>(mode));
+    m_colorGroup->addAction(a);
+    connect(a, &QAction::triggered, this, [this, mode = mode] { m_overlay->setColorMode(mode); });
+  }
+  view->addAction(m_reviewDock->toggleViewAction());
+
   QMenu* analysis = menuBar()->addMenu(tr("&Analysis"));
   analysis->setToolTipsVisible(true);
-  m_runDetection = analysis->addAction(tr("&Run Detection"));
-  m_runDetection->setEnabled(false);
-  m_runDetection->setToolTip(tr("needs the whole-slide pipeline (issue 5)"));
-  m_runDetection->setStatusTip(tr("Run Detection needs the whole-slide pipeline (issue 5)"));
+  m_runDetection = analysis->addAction(tr("&Run Detection"), this, [this] { runDetection(); });
+  m_runDetection->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+  m_detectRegion = analysis->addAction(tr("Detect in &Region\u2026"), this, [this] {
+    m_overlay->setTool(NucleusOverlay::Tool::Region);
+    statusBar()->showMessage(tr("Drag a rectangle over the slide to detect nuclei in it (Esc cancels)."), 10000);
+  });
+  m_detectRegion->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+  m_cancelDetection = analysis->addAction(tr("&Cancel Detection"), this, &MainWindow::cancelDetection);
+  analysis->addSeparator();
+  analysis->addAction(tr("&Model\u2026"), this, &MainWindow::showModelDialog);
+
+  QMenu* review = menuBar()->addMenu(tr("Re&view"));
+  auto reviewAction = [&](const QString& text, const QKeySequence& key, auto slot, bool needsSelection) {
+    QAction* a = review->addAction(text, this, slot);
+    a->setShortcut(key);
+    (needsSelection ? m_selectionActions : m_resultActions) << a;
+    return a;
+  };
+  reviewAction(tr("&Accept"), QKeySequence(Qt::Key_A), &MainWindow::acceptSelected, true);
+  reviewAction(tr("&Reject"), QKeySequence(Qt::Key_R), &MainWindow::rejectSelected, true);
+  reviewAction(tr("Re&classify\u2026"), QKeySequence(Qt::Key_C), &MainWindow::reclassifyWithPicker, true);
+  reviewAction(tr("&Delete"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected, true);
+  review->addSeparator();
+  reviewAction(tr("&Next in Queue (least certain first)"), QKeySequence(Qt::Key_N), &MainWindow::nextInQueue, false);
+  reviewAction(tr("&Previous in Queue"), QKeySequence(Qt::Key_P), &MainWindow::previousInQueue, false);
+  review->addSeparator();
+  QAction* draw = reviewAction(tr("Dra&w Nucleus"), QKeySequence(Qt::Key_D), [this] {
+    m_overlay->setTool(NucleusOverlay::Tool::Draw);
+    statusBar()->showMessage(tr("Click the outline's points; double-click or Enter closes it, Backspace removes the last "
+                                "point, Esc cancels."), 15000);
+  }, false);
+  draw->setStatusTip(tr("Draw a nucleus the detector missed"));
+
+  QMenu* fileMenu = file;
+  QAction* quitAction = quit;
+  QAction* openResults = new QAction(tr("Open &Results\u2026"), this);
+  connect(openResults, &QAction::triggered, this, &MainWindow::showOpenResultsDialog);
+  QAction* importAction = new QAction(tr("&Import GeoJSON\u2026"), this);
+  importAction->setStatusTip(tr("Add nuclei from a GeoJSON file (QuPath's or Karyon's) to the results as drawn nuclei"));
+  connect(importAction, &QAction::triggered, this, &MainWindow::showImportDialog);
+  QMenu* exportMenu = new QMenu(tr("&Export"), this);
+  m_resultActions << exportMenu->addAction(tr("Nuclei as &GeoJSON (QuPath)\u2026"), this, [this] { showExportDialog(QStringLiteral("geojson")); });
+  m_resultActions << exportMenu->addAction(tr("Measurements as &CSV\u2026"), this, [this] { showExportDialog(QStringLiteral("csv")); });
+  m_resultActions << exportMenu->addAction(tr("&Heatmap (PNG or JSON)\u2026"), this, [this] { showExportDialog(QStringLiteral("heatmap")); });
+  QAction* beforeClose = m_closeAction;
+  fileMenu->insertAction(beforeClose, openResults);
+  fileMenu->insertAction(beforeClose, importAction);
+  fileMenu->insertMenu(beforeClose, exportMenu);
+  fileMenu->insertSeparator(beforeClose);
+  Q_UNUSED(quitAction);
+  m_resultActions << importAction;
 
   QToolBar* bar = addToolBar(tr("Main"));
   bar->setObjectName(QStringLiteral("mainToolBar"));
@@ -139,6 +289,12 @@ void MainWindow::createActions() {
   bar->addAction(fit);
   bar->addSeparator();
   bar->addAction(m_runDetection);
+  bar->addAction(m_detectRegion);
+  bar->addAction(draw);
+  m_detectRegion->setIconText(tr("Region"));
+  draw->setIconText(tr("Draw"));
+  updateDetectionAvailability();
+  updateReviewDock();
   zoomIn->setIconText(tr("Zoom In"));
   zoomOut->setIconText(tr("Zoom Out"));
   fit->setIconText(tr("Fit"));
@@ -190,6 +346,7 @@ void MainWindow::finishOpen(const QString& path, std::shared_ptr<const SlideTile
   }
   statusBar()->clearMessage();
   m_cursorLabel->clear();
+  closeResults();
   m_viewer->setSource(std::move(source));
   m_currentPath = path;
   setWindowTitle(tr("%1 \u2014 Karyon").arg(QFileInfo(path).fileName()));
@@ -197,15 +354,20 @@ void MainWindow::finishOpen(const QString& path, std::shared_ptr<const SlideTile
   updateSlideInfo();
   updateViewStatus();
   m_viewer->setFocus();
+  openResultsOfSlide(path);
+  updateDetectionAvailability();
   emit slideOpened(path);
 }
 
 void MainWindow::closeSlide() {
+  if (isDetecting()) cancelDetection();
+  closeResults();
   m_viewer->setSource(nullptr);
   m_currentPath.clear();
   setWindowTitle(tr("Karyon"));
   updateSlideInfo();
   updateViewStatus();
+  updateDetectionAvailability();
 }
 
 void MainWindow::showOpenDialog() {
@@ -329,10 +491,528 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  // Every edit is already in the store; a running detection is cancelled (it resumes next time).
+  if (isDetecting()) cancelDetection();
   QSettings settings;
   settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
   settings.setValue(QStringLiteral("mainWindow/state"), saveState());
   QMainWindow::closeEvent(event);
+}
+
+// ---- Review dock ---------------------------------------------------------------------------
+
+void MainWindow::createReviewDock() {
+  auto* panel = new QWidget(this);
+  auto* layout = new QVBoxLayout(panel);
+  layout->setContentsMargins(6, 6, 6, 6);
+  m_resultsLabel = new QLabel(panel);
+  m_resultsLabel->setWordWrap(true);
+  m_resultsLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_countsLabel = new QLabel(panel);
+  m_countsLabel->setTextFormat(Qt::RichText);
+  m_queueLabel = new QLabel(panel);
+  m_queueLabel->setWordWrap(true);
+  auto* queueButtons = new QHBoxLayout;
+  auto* prev = new QPushButton(tr("\u2190 Previous (P)"), panel);
+  auto* next = new QPushButton(tr("Next (N) \u2192"), panel);
+  // Buttons must not take the keyboard focus: A/R/N/P go to the window's shortcuts either way, but
+  // arrows and +/- should keep reaching the viewer.
+  prev->setFocusPolicy(Qt::NoFocus);
+  next->setFocusPolicy(Qt::NoFocus);
+  connect(prev, &QPushButton::clicked, this, &MainWindow::previousInQueue);
+  connect(next, &QPushButton::clicked, this, &MainWindow::nextInQueue);
+  queueButtons->addWidget(prev);
+  queueButtons->addWidget(next);
+  m_selectionLabel = new QLabel(panel);
+  m_selectionLabel->setTextFormat(Qt::RichText);
+  m_selectionLabel->setWordWrap(true);
+  auto* decide = new QHBoxLayout;
+  const std::pair<QString, core::ReviewState> buttons[] = {{tr("Accept (A)"), core::ReviewState::Accepted},
+                                                           {tr("Reject (R)"), core::ReviewState::Rejected},
+                                                           {tr("Delete"), core::ReviewState::Deleted}};
+  for (const auto& [text, state] : buttons) {
+    auto* b = new QPushButton(text, panel);
+    b->setFocusPolicy(Qt::NoFocus);
+    connect(b, &QPushButton::clicked, this, [this, state = state] { setSelectedState(static_cast<int>(state)); });
+    decide->addWidget(b);
+  }
+  m_opacitySlider = new QSlider(Qt::Horizontal, panel);
+  m_opacitySlider->setRange(0, 100);
+  m_opacitySlider->setValue(static_cast<int>(m_overlay->heatmapOpacity() * 100));
+  m_opacitySlider->setFocusPolicy(Qt::NoFocus);
+  m_opacitySlider->setToolTip(tr("Opacity of the density heatmap shown at low zoom"));
+  connect(m_opacitySlider, &QSlider::valueChanged, this, [this](int v) { m_overlay->setHeatmapOpacity(v / 100.0); });
+  auto* opacityRow = new QHBoxLayout;
+  opacityRow->addWidget(new QLabel(tr("Heatmap opacity"), panel));
+  opacityRow->addWidget(m_opacitySlider);
+
+  layout->addWidget(m_resultsLabel);
+  layout->addWidget(m_countsLabel);
+  layout->addWidget(m_queueLabel);
+  layout->addLayout(queueButtons);
+  layout->addWidget(m_selectionLabel);
+  layout->addLayout(decide);
+  layout->addLayout(opacityRow);
+  layout->addStretch(1);
+  m_reviewDock = new QDockWidget(tr("Review"), this);
+  m_reviewDock->setObjectName(QStringLiteral("reviewDock"));
+  m_reviewDock->setWidget(panel);
+  addDockWidget(Qt::RightDockWidgetArea, m_reviewDock);
+}
+
+void MainWindow::updateReviewDock() {
+  const bool has = m_session != nullptr;
+  for (QAction* a : m_resultActions) a->setEnabled(has);
+  const qint64 selected = m_overlay ? m_overlay->selected() : 0;
+  for (QAction* a : m_selectionActions) a->setEnabled(has && selected != 0);
+  if (m_undo) {
+    m_undo->setEnabled(has && m_session->undoStack()->canUndo());
+    m_redo->setEnabled(has && m_session->undoStack()->canRedo());
+    m_undo->setText(has && m_session->undoStack()->canUndo() ? tr("&Undo %1").arg(m_session->undoStack()->undoText())
+                                                               : tr("&Undo"));
+    m_redo->setText(has && m_session->undoStack()->canRedo() ? tr("&Redo %1").arg(m_session->undoStack()->redoText())
+                                                               : tr("&Redo"));
+  }
+  if (!m_countsLabel) return;
+  if (!has) {
+    m_resultsLabel->setText(tr("<i>No results. Run detection (Analysis menu) or open results.</i>"));
+    m_countsLabel->clear();
+    m_queueLabel->clear();
+    m_selectionLabel->clear();
+    return;
+  }
+  m_resultsLabel->setText(tr("Results: %1").arg(QDir::toNativeSeparators(m_session->storePath())));
+  using S = core::ReviewState;
+  const auto c = m_session->counts();
+  qint64 total = 0;
+  for (qint64 v : c) total += v;
+  m_countsLabel->setText(
+      tr("<table><tr><td>Unreviewed&nbsp;</td><td align=right>%1</td></tr><tr><td>Accepted</td><td align=right>%2</td></tr>"
+         "<tr><td>Rejected</td><td align=right>%3</td></tr><tr><td>Deleted</td><td align=right>%4</td></tr>"
+         "<tr><td>Drawn</td><td align=right>%5</td></tr><tr><td><b>Total</b></td><td align=right><b>%6</b></td></tr></table>%7")
+          .arg(c[int(S::Unreviewed)]).arg(c[int(S::Accepted)]).arg(c[int(S::Rejected)]).arg(c[int(S::Deleted)])
+          .arg(c[int(S::Drawn)]).arg(total)
+          .arg(m_session->statisticsPending() ? tr("<i>counting\u2026</i>") : QString()));
+  const int pos = m_session->queuePosition();
+  m_queueLabel->setText(m_session->queueSize() == 0
+                            ? tr("Review queue: empty")
+                            : tr("Review queue (lowest score first): %1 of %2")
+                                  .arg(pos >= 0 ? QString::number(pos + 1) : QStringLiteral("\u2013"))
+                                  .arg(m_session->queueSize()));
+  if (selected == 0) {
+    m_selectionLabel->setText(tr("<i>Click a nucleus to select it.</i>"));
+    return;
+  }
+  const auto n = m_session->nucleus(selected);
+  if (!n) {
+    m_selectionLabel->clear();
+    return;
+  }
+  m_selectionLabel->setText(tr("<b>Nucleus %1</b><br>State: %2<br>Class: %3<br>Score: %4<br>Area: %5 \u00b5m\u00b2")
+                                .arg(n->id)
+                                .arg(QString::fromUtf8(core::to_string(n->state)))
+                                .arg(QString::fromStdString(n->class_name).toHtmlEscaped())
+                                .arg(n->score, 0, 'f', 3)
+                                .arg(n->measurements.area_um2, 0, 'f', 1));
+}
+
+// ---- Detection -------------------------------------------------------------------------------
+
+void MainWindow::setModelPath(const QString& modelCard) {
+  m_modelPath = modelCard;
+  QSettings().setValue(kModelKey, modelCard);
+  updateDetectionAvailability();
+}
+
+QString MainWindow::modelPath() const {
+  return m_modelPath.isEmpty() ? DetectionController::defaultModelPath() : m_modelPath;
+}
+
+bool MainWindow::isDetecting() const { return m_detector && m_detector->isRunning(); }
+
+void MainWindow::updateDetectionAvailability() {
+  if (!m_runDetection) return;
+  const bool running = isDetecting();
+  QString why;
+  if (!DetectionController::available())
+    why = tr("This build has no detection engine (KARYON_BUILD_INFERENCE=OFF).");
+  else if (modelPath().isEmpty())
+    why = tr("No model: choose one with Analysis \u2192 Model\u2026 or --model (no default model is installed in "
+             "resources/models).");
+  else if (!m_viewer->hasSlide())
+    why = tr("Open a slide first.");
+  else if (running)
+    why = tr("Detection is running.");
+  const bool can = why.isEmpty();
+  m_runDetection->setEnabled(can);
+  m_detectRegion->setEnabled(can);
+  m_cancelDetection->setEnabled(running);
+  const QString tip = can ? tr("Detect nuclei with %1").arg(QFileInfo(modelPath()).absoluteFilePath()) : why;
+  m_runDetection->setToolTip(tip);
+  m_runDetection->setStatusTip(tip);
+  m_detectRegion->setToolTip(can ? tr("Drag a rectangle to detect nuclei in it") : why);
+  m_progressLabel->setVisible(running);
+  m_progressBar->setVisible(running);
+  m_cancelButton->setVisible(running);
+}
+
+bool MainWindow::runDetection(const std::optional<QRect>& region) {
+  if (!m_viewer->hasSlide()) {
+    m_reportError(tr("Run Detection"), tr("Open a slide first."));
+    return false;
+  }
+  if (isDetecting()) {
+    m_reportError(tr("Run Detection"), tr("Detection is already running; cancel it first."));
+    return false;
+  }
+  const QString model = modelPath();
+  if (model.isEmpty()) {
+    m_reportError(tr("Run Detection"), tr("No model is installed or chosen: use Analysis \u2192 Model\u2026"));
+    return false;
+  }
+  DetectionRequest request;
+  request.slidePath = m_currentPath;
+  request.modelPath = model;
+  request.regionLevel0 = region;
+  request.scoreThreshold = m_scoreThreshold;
+  // Leave a core for the GUI and the display tile readers.
+  request.readerThreads = std::max(1, std::min(4, QThread::idealThreadCount() / 2));
+  request.outputDir = DetectionController::outputFolderFor(m_currentPath, region);
+  // Show the store the run writes to: a region run next to the whole-slide results would otherwise
+  // write nuclei the reviewer cannot see. ensureResultsOf() switches once the store exists.
+  if (m_session && m_session->storePath() != DetectionController::storePathIn(request.outputDir)) closeResults();
+  if (!m_detector->start(request)) return false;
+  m_lastHeatmapRefreshMs = 0;
+  m_progressBar->setRange(0, 0);
+  m_progressLabel->setText(region ? tr("Detecting in region\u2026") : tr("Detecting\u2026"));
+  updateDetectionAvailability();
+  statusBar()->showMessage(tr("Results go to %1").arg(QDir::toNativeSeparators(request.outputDir)), 10000);
+  return true;
+}
+
+void MainWindow::cancelDetection() {
+  if (!isDetecting()) return;
+  m_detector->cancel();
+  m_progressLabel->setText(tr("Cancelling\u2026"));
+}
+
+void MainWindow::onDetectionProgress(const DetectionProgress& p) {
+  if (!isDetecting()) return;  // a late signal of a finished run
+  m_progressBar->setRange(0, static_cast<int>(std::max<qint64>(1, p.tilesTotal)));
+  m_progressBar->setValue(static_cast<int>(p.tilesDone));
+  const qint64 eta = static_cast<qint64>(std::lround(p.etaSeconds));
+  m_progressLabel->setText(tr("Tiles %1/%2 \u00b7 %3 nuclei \u00b7 ETA %4:%5")
+                               .arg(p.tilesDone)
+                               .arg(p.tilesTotal)
+                               .arg(p.nuclei)
+                               .arg(eta / 60)
+                               .arg(eta % 60, 2, 10, QLatin1Char('0')));
+  // The store exists once the first tile is committed: show it, and the new nuclei as they come.
+  ensureResultsOf(m_detector->request().outputDir);
+  const qint64 now = QDateTime::currentMSecsSinceEpoch();
+  // The heatmap is a scan of the whole store: every few seconds is enough while tiles arrive.
+  const bool heatmap = now - m_lastHeatmapRefreshMs > 3000;
+  if (heatmap) m_lastHeatmapRefreshMs = now;
+  if (m_overlay) m_overlay->refresh(heatmap);
+}
+
+void MainWindow::ensureResultsOf(const QString& outputDir) {
+  const QString store = DetectionController::storePathIn(outputDir);
+  if (m_session && m_session->storePath() == store) return;
+  if (QFileInfo::exists(store)) openResults(store);
+}
+
+void MainWindow::onDetectionFinished(const QString& outputDir, qint64 nuclei, const QStringList& warnings) {
+  updateDetectionAvailability();
+  ensureResultsOf(outputDir);
+  if (m_overlay) m_overlay->refresh(true);
+  if (m_session) m_session->refreshStatistics();
+  statusBar()->showMessage(tr("Detection finished: %1 nuclei%2").arg(nuclei).arg(
+                               warnings.isEmpty() ? QString() : QStringLiteral(" (") + warnings.join(QStringLiteral("; ")) + QLatin1Char(')')),
+                           20000);
+  emit detectionFinished(outputDir, nuclei);
+}
+
+void MainWindow::onSettingsMismatch(const QString& outputDir, const QString& message) {
+  updateDetectionAvailability();
+  const QString aside =
+      outputDir + QStringLiteral(".previous-") + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+  const bool restart = m_confirm(
+      tr("Earlier results"),
+      tr("%1 holds results of a run with other settings (model, score threshold or region), which cannot be "
+         "continued.\n\nMove them (with their review edits) to\n%2\nand start a new run?")
+          .arg(QDir::toNativeSeparators(outputDir), QDir::toNativeSeparators(aside)));
+  if (!restart) {
+    emit detectionStopped(outputDir, false, message);
+    return;
+  }
+  if (m_session && m_session->storePath() == DetectionController::storePathIn(outputDir)) closeResults();
+  if (!QDir().rename(outputDir, aside)) {
+    m_reportError(tr("Run Detection"), tr("Cannot move %1 aside to %2").arg(outputDir, aside));
+    emit detectionStopped(outputDir, false, message);
+    return;
+  }
+  runDetection(m_detector->request().regionLevel0);
+}
+
+void MainWindow::showModelDialog() {
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Detection Model"));
+  auto* form = new QFormLayout(&dialog);
+  auto* path = new QLineEdit(m_modelPath, &dialog);
+  path->setPlaceholderText(DetectionController::defaultModelPath().isEmpty()
+                               ? tr("no default model installed")
+                               : tr("default: %1").arg(DetectionController::defaultModelPath()));
+  auto* browse = new QPushButton(tr("Browse\u2026"), &dialog);
+  connect(browse, &QPushButton::clicked, &dialog, [&] {
+    const QString f = QFileDialog::getOpenFileName(&dialog, tr("Model card"), QFileInfo(modelPath()).absolutePath(),
+                                                   tr("Model cards (*.json)"));
+    if (!f.isEmpty()) path->setText(f);
+  });
+  auto* row = new QHBoxLayout;
+  row->addWidget(path);
+  row->addWidget(browse);
+  form->addRow(tr("Model card:"), row);
+  auto* threshold = new QDoubleSpinBox(&dialog);
+  threshold->setRange(0.0, 0.99);
+  threshold->setSingleStep(0.05);
+  threshold->setValue(m_scoreThreshold);
+  form->addRow(tr("Score threshold:"), threshold);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  form->addRow(buttons);
+  if (dialog.exec() != QDialog::Accepted) return;
+  setModelPath(path->text().trimmed());
+  m_scoreThreshold = threshold->value();
+  QSettings().setValue(kThresholdKey, m_scoreThreshold);
+}
+
+// ---- Results --------------------------------------------------------------------------------
+
+bool MainWindow::openResults(const QString& storePath) {
+  closeResults();
+  double mx = 0, my = 0;
+  if (const SlideTileSource* s = m_viewer->source()) {
+    mx = s->metadata().mpp_x.value_or(0);
+    my = s->metadata().mpp_y.value_or(mx);
+  }
+  try {
+    m_session = new ReviewSession(storePath, mx, my, this);
+  } catch (const std::exception& e) {
+    m_reportError(tr("Cannot open results"), QString::fromUtf8(e.what()));
+    return false;
+  }
+  connect(m_session, &ReviewSession::statisticsChanged, this, &MainWindow::updateReviewDock);
+  connect(m_session, &ReviewSession::edited, this, &MainWindow::updateReviewDock);
+  connect(m_session->undoStack(), &QUndoStack::indexChanged, this, &MainWindow::updateReviewDock);
+  connect(m_session, &ReviewSession::editFailed, this, [this](const QString& message) {
+    m_reportError(tr("Review edit not saved"), message);
+  });
+  m_overlay->setSession(m_session);
+  updateReviewDock();
+  emit resultsOpened(storePath);
+  return true;
+}
+
+void MainWindow::closeResults() {
+  if (!m_session) return;
+  m_overlay->setSession(nullptr);
+  delete m_session;
+  m_session = nullptr;
+  updateReviewDock();
+}
+
+void MainWindow::openResultsOfSlide(const QString& slidePath) {
+  const QString dir = DetectionController::outputFolderFor(slidePath);
+  QString store = DetectionController::storePathIn(dir);
+  if (!QFileInfo::exists(store)) {
+    // No whole-slide results: the most recent region run, if any.
+    store.clear();
+    QDateTime newest;
+    const QDir regions(QDir(dir).filePath(QStringLiteral("regions")));
+    for (const QFileInfo& r : regions.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+      const QFileInfo candidate(DetectionController::storePathIn(r.absoluteFilePath()));
+      if (candidate.exists() && (store.isEmpty() || candidate.lastModified() > newest)) {
+        store = candidate.absoluteFilePath();
+        newest = candidate.lastModified();
+      }
+    }
+  }
+  if (!store.isEmpty()) openResults(store);
+}
+
+void MainWindow::showOpenResultsDialog() {
+  const QString dir = m_currentPath.isEmpty() ? QDir::homePath() : DetectionController::outputFolderFor(m_currentPath);
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open Results"), dir, tr("Karyon results (results.sqlite)"));
+  if (!path.isEmpty()) openResults(path);
+}
+
+void MainWindow::showExportDialog(const QString& kind) {
+  if (!m_session) return;
+  const QDir out = QFileInfo(m_session->storePath()).dir();
+  const QString base = QFileInfo(m_currentPath).completeBaseName();
+  QString suggested, filter;
+  if (kind == QLatin1String("geojson")) {
+    suggested = base + QStringLiteral(".geojson");
+    filter = tr("GeoJSON (*.geojson *.json *.geojson.gz)");
+  } else if (kind == QLatin1String("csv")) {
+    suggested = base + QStringLiteral(".csv");
+    filter = tr("CSV (*.csv)");
+  } else {
+    suggested = base + QStringLiteral("-heatmap.png");
+    filter = tr("Heatmap image (*.png);;Heatmap grid (*.json)");
+  }
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export"), out.filePath(suggested), filter);
+  if (!path.isEmpty()) exportResults(kind, path);
+}
+
+void MainWindow::exportResults(const QString& kind, const QString& path) {
+  if (!m_session) {
+    m_reportError(tr("Export"), tr("No results to export."));
+    return;
+  }
+  const std::filesystem::path store = m_session->storePath().toStdString();
+  const std::filesystem::path target = path.toStdString();
+  std::int64_t width = 0, height = 0;
+  double mx = m_session->mppX(), my = m_session->mppY();
+  if (const SlideTileSource* s = m_viewer->source()) width = s->metadata().width(), height = s->metadata().height();
+  if (!(mx > 0)) mx = my = 0.5;  // as the on-screen heatmap: relative density when µm/px is unknown
+  ++m_exporting;
+  statusBar()->showMessage(tr("Exporting %1\u2026").arg(QFileInfo(path).fileName()));
+  struct Outcome {
+    qint64 count = 0;
+    QString error;
+  };
+  auto* watcher = new QFutureWatcher<Outcome>(this);
+  connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, path] {
+    watcher->deleteLater();
+    --m_exporting;
+    const Outcome o = watcher->result();
+    if (o.error.isEmpty())
+      statusBar()->showMessage(tr("Exported %1 (%2)").arg(QDir::toNativeSeparators(path)).arg(o.count), 15000);
+    else
+      m_reportError(tr("Export failed"), o.error);
+    emit exportFinished(path, o.count, o.error);
+  });
+  watcher->setFuture(QtConcurrent::run([=]() -> Outcome {
+    Outcome o;
+    try {
+      // Own connection on the worker: millions of nuclei stream out while the reviewer keeps working.
+      postprocess::ResultStore s(store);
+      if (kind == QLatin1String("geojson")) {
+        o.count = postprocess::export_geojson(s, target);
+      } else if (kind == QLatin1String("csv")) {
+        o.count = postprocess::export_csv(s, target);
+      } else {
+        if (width <= 0) throw core::InvalidArgument("the heatmap needs the slide open (its size)");
+        const auto grid = postprocess::compute_heatmap(s, width, height, mx, my, 100);
+        if (target.extension() == ".json")
+          postprocess::write_heatmap_json(grid, target);
+        else
+          postprocess::write_heatmap_png(grid, target);
+        o.count = static_cast<qint64>(grid.cols) * grid.rows;
+      }
+    } catch (const std::exception& e) {
+      o.error = QString::fromUtf8(e.what());
+    }
+    return o;
+  }));
+}
+
+void MainWindow::showImportDialog() {
+  const QString dir = m_currentPath.isEmpty() ? QDir::homePath() : QFileInfo(m_currentPath).absolutePath();
+  const QString path = QFileDialog::getOpenFileName(this, tr("Import GeoJSON"), dir,
+                                                    tr("GeoJSON (*.geojson *.json *.geojson.gz);;All files (*)"));
+  if (!path.isEmpty()) importGeoJson(path);
+}
+
+qint64 MainWindow::importGeoJson(const QString& path) {
+  if (!m_session) {
+    if (m_currentPath.isEmpty()) {
+      m_reportError(tr("Import GeoJSON"), tr("Open a slide first."));
+      return -1;
+    }
+    // No results yet: the imported nuclei start the slide's store (a later detection run on the
+    // whole slide then offers to keep them aside, as for any store it cannot continue).
+    const QString dir = DetectionController::outputFolderFor(m_currentPath);
+    QDir().mkpath(dir);
+    if (!openResults(DetectionController::storePathIn(dir))) return -1;
+  }
+  try {
+    const qint64 n = postprocess::import_geojson(m_session->store(), path.toStdString(), m_session->mppX(),
+                                                 m_session->user().toStdString());
+    m_overlay->refresh(true);
+    m_session->refreshStatistics();
+    statusBar()->showMessage(tr("Imported %1 nuclei from %2").arg(n).arg(QFileInfo(path).fileName()), 15000);
+    return n;
+  } catch (const std::exception& e) {
+    m_reportError(tr("Import failed"), QString::fromUtf8(e.what()));
+    return -1;
+  }
+}
+
+// ---- Review ---------------------------------------------------------------------------------
+
+void MainWindow::setSelectedState(int state) {
+  if (!m_session || !m_overlay->selected()) return;
+  m_session->setState(m_overlay->selected(), static_cast<core::ReviewState>(state));
+  updateReviewDock();
+}
+
+void MainWindow::acceptSelected() { setSelectedState(static_cast<int>(core::ReviewState::Accepted)); }
+void MainWindow::rejectSelected() { setSelectedState(static_cast<int>(core::ReviewState::Rejected)); }
+void MainWindow::deleteSelected() { setSelectedState(static_cast<int>(core::ReviewState::Deleted)); }
+
+void MainWindow::reclassifySelected(const QString& className) {
+  if (!m_session || !m_overlay->selected()) return;
+  m_session->setClass(m_overlay->selected(), className);
+  updateReviewDock();
+}
+
+void MainWindow::reclassifyWithPicker() {
+  if (!m_session || !m_overlay->selected()) return;
+  const auto n = m_session->nucleus(m_overlay->selected());
+  if (!n) return;
+  const QStringList classes = m_session->classNames();
+  bool ok = false;
+  const QString chosen = QInputDialog::getItem(this, tr("Reclassify"), tr("Class (type a new one if needed):"), classes,
+                                               std::max(0, static_cast<int>(classes.indexOf(QString::fromStdString(n->class_name)))),
+                                               true, &ok);
+  if (ok && !chosen.trimmed().isEmpty()) reclassifySelected(chosen);
+}
+
+void MainWindow::jumpTo(qint64 id) {
+  if (!m_session || !id) return;
+  const auto n = m_session->nucleus(id);
+  if (!n) return;
+  // Close enough to judge a nucleus: a ~10 µm nucleus spans ~40 screen pixels at 0.25 µm/px.
+  if (m_viewer->downsample() > 1.0) m_viewer->setDownsample(1.0);
+  m_viewer->centerOn(QPointF(n->centroid.x, n->centroid.y));
+  m_overlay->select(id);
+  updateReviewDock();
+}
+
+void MainWindow::nextInQueue() {
+  if (!m_session) return;
+  const qint64 id = m_session->nextInQueue();
+  if (id)
+    jumpTo(id);
+  else
+    statusBar()->showMessage(tr("No more unreviewed nuclei in the queue."), 5000);
+  updateReviewDock();
+}
+
+void MainWindow::previousInQueue() {
+  if (!m_session) return;
+  if (const qint64 id = m_session->previousInQueue()) jumpTo(id);
+  updateReviewDock();
+}
+
+bool MainWindow::isBusy() const {
+  return isOpening() || isDetecting() || isExporting() ||
+         (m_overlay && (m_overlay->queryPending() || m_overlay->heatmapPending())) ||
+         (m_session && m_session->statisticsPending());
 }
 
 }  // namespace karyon::ui

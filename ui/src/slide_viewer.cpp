@@ -1,5 +1,6 @@
 #include "karyon/ui/slide_viewer.hpp"
 
+#include <QApplication>
 #include <QDebug>
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -133,6 +134,7 @@ void SlideViewer::addOverlay(std::shared_ptr<OverlayLayer> layer) {
 }
 
 void SlideViewer::removeOverlay(const std::shared_ptr<OverlayLayer>& layer) {
+  if (m_grabber == layer.get()) m_grabber = nullptr;
   m_overlays.erase(std::remove(m_overlays.begin(), m_overlays.end(), layer), m_overlays.end());
   update();
 }
@@ -359,9 +361,18 @@ void SlideViewer::wheelEvent(QWheelEvent* event) {
 }
 
 void SlideViewer::mousePressEvent(QMouseEvent* event) {
-  if (event->button() == Qt::LeftButton && m_source) {
+  if (!m_source) return QWidget::mousePressEvent(event);
+  const ViewTransform vt = viewTransform();
+  for (auto it = m_overlays.rbegin(); it != m_overlays.rend(); ++it)
+    if ((*it)->isVisible() && (*it)->mousePress(event, vt)) {
+      m_grabber = it->get();
+      event->accept();
+      return;
+    }
+  if (event->button() == Qt::LeftButton) {
     m_dragLast = event->position();
-    setCursor(Qt::ClosedHandCursor);
+    m_pressPos = event->position();
+    m_dragMoved = false;
     event->accept();
     return;
   }
@@ -369,26 +380,62 @@ void SlideViewer::mousePressEvent(QMouseEvent* event) {
 }
 
 void SlideViewer::mouseMoveEvent(QMouseEvent* event) {
-  if (m_dragLast) {
+  if (m_grabber) {
+    m_grabber->mouseMove(event, viewTransform());
+  } else if (m_dragLast) {
     const QPointF pos = event->position();
-    panBy(pos - *m_dragLast);
-    m_dragLast = pos;
+    // A few pixels of jitter while clicking is not a pan: clicks select nuclei.
+    if (!m_dragMoved && (pos - m_pressPos).manhattanLength() >= QApplication::startDragDistance() / 2 + 2) {
+      m_dragMoved = true;
+      setCursor(Qt::ClosedHandCursor);
+    }
+    if (m_dragMoved) {
+      panBy(pos - *m_dragLast);
+      m_dragLast = pos;
+    }
+  } else {
+    for (auto it = m_overlays.rbegin(); it != m_overlays.rend(); ++it)
+      if ((*it)->isVisible()) (*it)->mouseMove(event, viewTransform());
   }
   if (m_source) emit cursorMoved(mapToLevel0(event->position()));
   QWidget::mouseMoveEvent(event);
 }
 
 void SlideViewer::mouseReleaseEvent(QMouseEvent* event) {
+  if (m_grabber) {
+    OverlayLayer* layer = m_grabber;
+    m_grabber = nullptr;
+    layer->mouseRelease(event, viewTransform());
+    event->accept();
+    return;
+  }
   if (event->button() == Qt::LeftButton && m_dragLast) {
     m_dragLast.reset();
     unsetCursor();
+    if (!m_dragMoved) emit clicked(mapToLevel0(event->position()), event->modifiers());
     event->accept();
     return;
   }
   QWidget::mouseReleaseEvent(event);
 }
 
+void SlideViewer::mouseDoubleClickEvent(QMouseEvent* event) {
+  const ViewTransform vt = viewTransform();
+  for (auto it = m_overlays.rbegin(); it != m_overlays.rend(); ++it)
+    if ((*it)->isVisible() && (*it)->mouseDoubleClick(event, vt)) {
+      event->accept();
+      return;
+    }
+  // Otherwise a double click is two clicks (press/release pairs already handled).
+  QWidget::mouseDoubleClickEvent(event);
+}
+
 void SlideViewer::keyPressEvent(QKeyEvent* event) {
+  for (auto it = m_overlays.rbegin(); it != m_overlays.rend(); ++it)
+    if ((*it)->isVisible() && (*it)->keyPress(event)) {
+      event->accept();
+      return;
+    }
   const QPointF step(width() / 8.0, height() / 8.0);
   switch (event->key()) {
     case Qt::Key_Plus:

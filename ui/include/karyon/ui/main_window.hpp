@@ -1,7 +1,14 @@
 #pragma once
 // Karyon's main window: the slide viewer in the centre, the overview and slide facts in a dock,
-// File (Open, Open Recent, Close), View (zoom, fit, overview) and Analysis menus, and a status bar
-// with magnification, cursor position (level-0 px and µm) and loading state.
+// the review dock (counts per state, review queue, selected nucleus, heatmap opacity), File (Open,
+// Open Recent, Open Results, Import/Export, Close), Edit (undo/redo), View (zoom, fit, overlay
+// colouring), Analysis (Run Detection on the slide or a region, Cancel, Model) and Review (accept A,
+// reject R, reclassify C, delete Del, draw D, next N / previous P in the queue) menus, and a status
+// bar with magnification, cursor position (level-0 px and µm), loading state and detection progress.
+//
+// Results: opening a slide opens its results store when one exists (DetectionController::
+// outputFolderFor()); a detection run shows nuclei as tiles finish and opens its store. Every review
+// edit is written to the store at once (see ReviewSession).
 //
 // Slides open from File > Open, drag and drop, the recent-files menu (QSettings "recentFiles") or
 // openSlide() (the command line). Opening runs on a worker thread (OpenSlide may read an index for
@@ -12,23 +19,36 @@
 #include <QStringList>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <QRect>
 
 class QAction;
+class QActionGroup;
 class QDockWidget;
 class QLabel;
 class QMenu;
+class QProgressBar;
+class QPushButton;
+class QSlider;
+class QToolButton;
 
 namespace karyon::ui {
 
+class DetectionController;
+class NucleusOverlay;
 class OverviewWidget;
+class ReviewSession;
 class SlideTileSource;
 class SlideViewer;
+struct DetectionProgress;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
   static constexpr int kMaxRecentFiles = 10;
   using ErrorReporter = std::function<void(const QString& title, const QString& message)>;
+  // Yes/no question (a message box by default; tests answer it themselves).
+  using Confirmer = std::function<bool(const QString& title, const QString& question)>;
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -47,10 +67,53 @@ class MainWindow : public QMainWindow {
 
   // Replaces the message box (tests, headless runs).
   void setErrorReporter(ErrorReporter reporter) { m_reportError = std::move(reporter); }
+  void setConfirmer(Confirmer confirmer) { m_confirm = std::move(confirmer); }
+
+  // Detection. The model: setModelPath() (the Model... dialog, --model; remembered in QSettings),
+  // else DetectionController::defaultModelPath(); without one Run Detection is disabled and its
+  // tooltip says why.
+  void setModelPath(const QString& modelCard);
+  QString modelPath() const;
+  void setScoreThreshold(double threshold) { m_scoreThreshold = threshold; }
+  double scoreThreshold() const { return m_scoreThreshold; }
+  // Starts detection on the whole slide or a level-0 region; false (reported) when it cannot start.
+  bool runDetection(const std::optional<QRect>& regionLevel0 = std::nullopt);
+  void cancelDetection();
+  bool isDetecting() const;
+  DetectionController* detector() const { return m_detector; }
+
+  // Results: the store shown and edited (nullptr when none).
+  ReviewSession* session() const { return m_session; }
+  NucleusOverlay* overlay() const { return m_overlay.get(); }
+  bool openResults(const QString& storePath);
+  void closeResults();
+  // Exports of the current results; kind = "geojson", "csv" or "heatmap" (PNG, or JSON grid when the
+  // path ends in .json). Run on a worker thread; exportFinished() tells the outcome.
+  void exportResults(const QString& kind, const QString& path);
+  bool isExporting() const { return m_exporting > 0; }
+  // Imports a GeoJSON file (ours or QuPath's) into the current results (created when there are
+  // none); returns how many nuclei, -1 on error (reported).
+  qint64 importGeoJson(const QString& path);
+
+  // Review actions on the selected nucleus (the Review menu and its keys).
+  void acceptSelected();
+  void rejectSelected();
+  void deleteSelected();
+  void reclassifySelected(const QString& className);
+  void nextInQueue();
+  void previousInQueue();
+  // Centres the view on nucleus `id` (zooming in to outline level) and selects it.
+  void jumpTo(qint64 id);
+  // Nothing in flight: no open, detection, export, outline query or heatmap (screenshots, tests).
+  bool isBusy() const;
 
  signals:
   void slideOpened(QString path);
   void openFailed(QString path, QString message);
+  void resultsOpened(QString storePath);
+  void detectionFinished(QString outputDir, qint64 nuclei);
+  void detectionStopped(QString outputDir, bool cancelled, QString message);
+  void exportFinished(QString path, qint64 count, QString error);
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -68,6 +131,20 @@ class MainWindow : public QMainWindow {
   void updateViewStatus();
   void updateCursorStatus(const QPointF& level0);
   void updateLoadingStatus();
+  void createReviewDock();
+  void updateDetectionAvailability();
+  void updateReviewDock();
+  void onDetectionProgress(const DetectionProgress& progress);
+  void onDetectionFinished(const QString& outputDir, qint64 nuclei, const QStringList& warnings);
+  void onSettingsMismatch(const QString& outputDir, const QString& message);
+  void ensureResultsOf(const QString& outputDir);
+  void openResultsOfSlide(const QString& slidePath);
+  void showModelDialog();
+  void showExportDialog(const QString& kind);
+  void showImportDialog();
+  void showOpenResultsDialog();
+  void reclassifyWithPicker();
+  void setSelectedState(int state);
 
   SlideViewer* m_viewer = nullptr;
   OverviewWidget* m_overview = nullptr;
@@ -79,8 +156,32 @@ class MainWindow : public QMainWindow {
   QMenu* m_recentMenu = nullptr;
   QAction* m_closeAction = nullptr;
   QAction* m_runDetection = nullptr;
+  QAction* m_detectRegion = nullptr;
+  QAction* m_cancelDetection = nullptr;
+  QAction* m_undo = nullptr;
+  QAction* m_redo = nullptr;
+  QList<QAction*> m_resultActions;  // enabled only with results open
+  QList<QAction*> m_selectionActions;  // enabled only with a nucleus selected
+  QActionGroup* m_colorGroup = nullptr;
+  QDockWidget* m_reviewDock = nullptr;
+  QLabel* m_countsLabel = nullptr;
+  QLabel* m_queueLabel = nullptr;
+  QLabel* m_selectionLabel = nullptr;
+  QLabel* m_resultsLabel = nullptr;
+  QSlider* m_opacitySlider = nullptr;
+  QProgressBar* m_progressBar = nullptr;
+  QLabel* m_progressLabel = nullptr;
+  QToolButton* m_cancelButton = nullptr;
+  DetectionController* m_detector = nullptr;
+  ReviewSession* m_session = nullptr;
+  std::shared_ptr<NucleusOverlay> m_overlay;
+  QString m_modelPath;  // chosen by the user; empty = default
+  double m_scoreThreshold = 0.7;
+  qint64 m_lastHeatmapRefreshMs = 0;
+  int m_exporting = 0;
   QString m_currentPath;
   ErrorReporter m_reportError;
+  Confirmer m_confirm;
   QObject* m_pendingOpen = nullptr;  // watcher of the open in progress; replaced by a newer open
 };
 

@@ -6,7 +6,8 @@
 // level pixels loaded by a TileLoader (worker threads, LIFO queue with generations), kept in a
 // byte-bounded LRU of QPixmaps. While a tile loads, the best coarser cached tile (ultimately the
 // thumbnail) is drawn scaled up in its place. Mouse wheel zooms at the cursor, dragging pans, keys:
-// + / - zoom, arrows pan, Home fits the slide. A scale bar is drawn bottom left.
+// + / - zoom, arrows pan, Home fits the slide. A scale bar is drawn bottom left. Overlay layers
+// see mouse and key events first (see overlay_layer.hpp); a click without drag emits clicked().
 // The GUI thread never reads the slide: it only requests tiles and paints what has arrived.
 //
 // Coordinates: "level-0" = full-resolution slide pixels; "widget" = this widget's pixels.
@@ -93,6 +94,8 @@ class SlideViewer : public QWidget {
   void loadError(QString message);
   // All requested tiles have arrived (or failed) and the thumbnail is there.
   void idle();
+  // Left button pressed and released without dragging (no layer took the press).
+  void clicked(QPointF level0, Qt::KeyboardModifiers modifiers);
 
  protected:
   void paintEvent(QPaintEvent* event) override;
@@ -102,6 +105,7 @@ class SlideViewer : public QWidget {
   void mouseMoveEvent(QMouseEvent* event) override;
   void mouseReleaseEvent(QMouseEvent* event) override;
   void keyPressEvent(QKeyEvent* event) override;
+  void mouseDoubleClickEvent(QMouseEvent* event) override;
 
  private:
   void setView(const QPointF& center, double downsample);
@@ -127,6 +131,9 @@ class SlideViewer : public QWidget {
   bool m_fitted = true;    // follow resizes until the user zooms or pans
   QTimer m_requestTimer;   // coalesces request bursts (one per event-loop pass)
   std::optional<QPointF> m_dragLast;
+  QPointF m_pressPos;
+  bool m_dragMoved = false;
+  OverlayLayer* m_grabber = nullptr;  // layer that took the current mouse press
   std::vector<std::shared_ptr<OverlayLayer>> m_overlays;
   bool m_reportedError = false;
 };

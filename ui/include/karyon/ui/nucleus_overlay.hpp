@@ -1,0 +1,141 @@
+#pragma once
+// The results layer over the slide: nucleus outlines at high zoom, a nucleus-density heatmap at low
+// zoom, the selected nucleus, and the review tools (select, draw a nucleus, drag outline vertices,
+// rubber-band a region for detection).
+//
+// Level of detail: outlines are drawn while the view shows at most kOutlineMaxDownsample level-0
+// pixels per screen pixel and the viewport holds at most kMaxOutlines nuclei; otherwise the heatmap.
+// So a slide with a million nuclei stays interactive: outlines come from an R*Tree query of the
+// viewport (plus a margin, so small pans need no query) on a worker thread with its own store
+// connection, one query at a time, results cached until the view leaves the cached area or
+// refresh() is called; the heatmap is one grid computed on a worker (compute_heatmap).
+//
+// Threads: GUI thread only, except the queries, which run on QtConcurrent's pool.
+#include <QColor>
+#include <QImage>
+#include <QObject>
+#include <QPointer>
+#include <QPolygonF>
+#include <QVector>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "karyon/core/nucleus.hpp"
+#include "karyon/ui/overlay_layer.hpp"
+
+namespace karyon::ui {
+
+class ReviewSession;
+class SlideViewer;
+
+struct NucleusShape {
+  qint64 id = 0;
+  QPolygonF outer;  // level-0 pixels
+  QVector<QPolygonF> holes;
+  QRectF bbox;
+  float score = 0;
+  QString className;
+  core::ReviewState state = core::ReviewState::Unreviewed;
+};
+
+class NucleusOverlay : public QObject, public OverlayLayer {
+  Q_OBJECT
+ public:
+  enum class ColorMode { ReviewState, Class, Score };
+  enum class Tool { Navigate, Region, Draw };
+  static constexpr double kOutlineMaxDownsample = 4.0;
+  static constexpr std::size_t kMaxOutlines = 40000;
+
+  explicit NucleusOverlay(SlideViewer* viewer, QObject* parent = nullptr);
+  ~NucleusOverlay() override;
+
+  // The results to show (nullptr: none). Starts the queries and the heatmap.
+  void setSession(ReviewSession* session);
+  ReviewSession* session() const { return m_session; }
+
+  QString name() const override { return tr("Nuclei"); }
+  bool isVisible() const override { return m_visible; }
+  void setVisible(bool visible);
+  void paint(QPainter& painter, const ViewTransform& view, const QRectF& visibleLevel0) override;
+  bool mousePress(QMouseEvent* event, const ViewTransform& view) override;
+  void mouseMove(QMouseEvent* event, const ViewTransform& view) override;
+  void mouseRelease(QMouseEvent* event, const ViewTransform& view) override;
+  bool mouseDoubleClick(QMouseEvent* event, const ViewTransform& view) override;
+  bool keyPress(QKeyEvent* event) override;
+
+  void setColorMode(ColorMode mode);
+  ColorMode colorMode() const { return m_colorMode; }
+  void setHeatmapOpacity(double opacity);  // 0..1
+  double heatmapOpacity() const { return m_heatmapOpacity; }
+  void setTool(Tool tool);
+  Tool tool() const { return m_tool; }
+
+  // Re-query the viewport (new nuclei were stored) and, when `heatmap`, recompute the heatmap.
+  void refresh(bool heatmap = false);
+  // Whether the current view shows outlines (else the heatmap).
+  bool showsOutlines() const;
+  bool queryPending() const { return m_queryRunning; }
+  bool heatmapPending() const { return m_heatmapRunning; }
+  // The nuclei fetched for the cached area (tests, hit testing).
+  const std::vector<NucleusShape>& shapes() const { return m_shapes; }
+  bool outlinesTruncated() const { return m_truncated; }
+  const QImage& heatmapImage() const { return m_heatmap; }
+  double heatmapMax() const { return m_heatmapMax; }
+
+  // Point-in-polygon on the fetched nuclei (smallest one wins where they overlap); 0 when none.
+  qint64 nucleusAt(const QPointF& level0) const;
+  qint64 selected() const { return m_selected; }
+  void select(qint64 id);
+
+  QColor colorFor(const NucleusShape& s) const;
+
+ signals:
+  void selectionChanged(qint64 id);
+  void regionChosen(QRect level0);  // rubber band finished (Region tool)
+  void toolChanged(karyon::ui::NucleusOverlay::Tool tool);
+  void outlinesUpdated();
+  void heatmapUpdated();
+
+ private:
+  void onViewChanged();
+  void startQuery();
+  void startHeatmap();
+  void onEdited(qint64 id, const QRectF& area);
+  void finishDrawing();
+  int vertexAt(const QPointF& widgetPos, const ViewTransform& view) const;
+  void paintOutlines(QPainter& p, const ViewTransform& view, const QRectF& visible);
+  void paintHeatmap(QPainter& p, const ViewTransform& view);
+  void paintLegend(QPainter& p);
+
+  QPointer<SlideViewer> m_viewer;
+  QPointer<ReviewSession> m_session;
+  bool m_visible = true;
+  ColorMode m_colorMode = ColorMode::ReviewState;
+  Tool m_tool = Tool::Navigate;
+  double m_heatmapOpacity = 0.55;
+
+  // Outline cache: nuclei whose boxes meet m_cachedRect (level-0), unless m_truncated.
+  std::vector<NucleusShape> m_shapes;
+  QRectF m_cachedRect;
+  bool m_cacheStale = true;
+  bool m_truncated = false;
+  bool m_queryRunning = false;
+  bool m_queryAgain = false;
+  int m_generation = 0;  // bumped by setSession: late results of an older session are dropped
+
+  QImage m_heatmap;  // one pixel per grid cell, ARGB, full alpha (opacity applied when painting)
+  QRectF m_heatmapRect;  // level-0 area the grid covers
+  double m_heatmapMax = 0;
+  bool m_heatmapRunning = false;
+  bool m_heatmapAgain = false;
+
+  qint64 m_selected = 0;
+  int m_dragVertex = -1;
+  QPolygonF m_dragPolygon;  // selected outline being edited (level-0)
+  std::optional<QPointF> m_bandStart, m_bandEnd;  // widget px
+  QPolygonF m_drawing;  // level-0 points of the nucleus being drawn
+  QPointF m_hover;      // widget px, for the rubber line while drawing
+};
+
+}  // namespace karyon::ui
