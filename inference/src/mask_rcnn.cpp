@@ -303,17 +303,40 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   for (const auto& b : det_boxes) total += b.size(0);
   const int64_t M = arch_.mask_roi_size * 2;
   if (total > 0) {
-    at::Tensor m = multiscale_roi_align(p2p5, det_boxes, sizes, arch_.mask_roi_size).to(dtype_);
-    for (std::size_t i = 0; i < arch_.mask_layers.size(); ++i)
-      m = at::relu(conv(m, "roi_heads.mask_head." + std::to_string(i) + ".0", 1, 1, true));
-    m = at::relu(at::conv_transpose2d(m, w("roi_heads.mask_predictor.conv5_mask.weight"),
-                                      w("roi_heads.mask_predictor.conv5_mask.bias"), 2));
-    m = conv(m, "roi_heads.mask_predictor.mask_fcn_logits", 1, 0, true).to(at::kFloat);
-    const at::Tensor probs = at::sigmoid(m);
-    std::vector<at::Tensor> labels;
-    for (const auto& o : out) labels.push_back(o.labels);
-    const at::Tensor lab = at::cat(labels, 0);
-    const at::Tensor sel = probs.index({at::arange(total, lab.options()), lab});  // (total, M, M)
+    std::vector<at::Tensor> labels_v;
+    for (const auto& o : out) labels_v.push_back(o.labels);
+    const at::Tensor lab = at::cat(labels_v, 0);
+    const at::Tensor all_boxes = at::cat(det_boxes, 0);
+    std::vector<int64_t> owner;  // image index of every detection
+    for (int64_t i = 0; i < B; ++i) owner.insert(owner.end(), static_cast<std::size_t>(det_boxes[static_cast<std::size_t>(i)].size(0)), i);
+    // The mask head runs over detections in chunks: with ~1000 nuclei per tile its 28x28x256
+    // activations would otherwise need gigabytes at once. Every op here is per-RoI, so chunking
+    // does not change the result.
+    constexpr int64_t kChunk = 128;
+    std::vector<at::Tensor> sel_parts;
+    for (int64_t c0 = 0; c0 < total; c0 += kChunk) {
+      const int64_t c1 = std::min(total, c0 + kChunk);
+      std::vector<at::Tensor> boxes_per_image(static_cast<std::size_t>(B));
+      for (int64_t i = 0; i < B; ++i) boxes_per_image[static_cast<std::size_t>(i)] = all_boxes.new_empty({0, 4});
+      // Chunks keep detections in order; split this chunk back into per-image lists for the pooler.
+      int64_t k = c0;
+      while (k < c1) {
+        const int64_t img = owner[static_cast<std::size_t>(k)];
+        int64_t e = k;
+        while (e < c1 && owner[static_cast<std::size_t>(e)] == img) ++e;
+        boxes_per_image[static_cast<std::size_t>(img)] = all_boxes.slice(0, k, e);
+        k = e;
+      }
+      at::Tensor m = multiscale_roi_align(p2p5, boxes_per_image, sizes, arch_.mask_roi_size).to(dtype_);
+      for (std::size_t i = 0; i < arch_.mask_layers.size(); ++i)
+        m = at::relu(conv(m, "roi_heads.mask_head." + std::to_string(i) + ".0", 1, 1, true));
+      m = at::relu(at::conv_transpose2d(m, w("roi_heads.mask_predictor.conv5_mask.weight"),
+                                        w("roi_heads.mask_predictor.conv5_mask.bias"), 2));
+      m = conv(m, "roi_heads.mask_predictor.mask_fcn_logits", 1, 0, true).to(at::kFloat);
+      const at::Tensor l = lab.slice(0, c0, c1);
+      sel_parts.push_back(at::sigmoid(m.index({at::arange(c1 - c0, l.options()), l})));  // (n, M, M)
+    }
+    const at::Tensor sel = at::cat(sel_parts, 0);
     int64_t s0 = 0;
     for (auto& o : out) {
       const int64_t n = o.boxes.size(0);

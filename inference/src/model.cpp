@@ -174,7 +174,7 @@ struct Model::Impl {
       }
     }
     precision = options.precision;
-    if (device.is_cpu() && precision != Precision::Fp32) {
+    if (device.is_cpu() && precision != Precision::Fp32 && !options.allow_cpu_reduced_precision) {
       log::info("inference: fp16/bf16 only on CUDA; the CPU runs fp32");
       precision = Precision::Fp32;
     }

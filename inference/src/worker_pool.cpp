@@ -75,10 +75,11 @@ struct WorkerPool::State {
   std::vector<std::thread> threads;
 
   std::vector<std::vector<Detection>> run(Model& m, const std::vector<TileJob>& jobs, std::size_t begin,
-                                          std::size_t end, int& batch_size, int worker) {
+                                          std::size_t end, int& batch_size, int worker, std::int64_t batch_index) {
     std::vector<TileView> views;
     for (std::size_t i = begin; i < end; ++i) views.push_back(TileView::of(jobs[i].image));
     try {
+      if (opts.before_batch) opts.before_batch(worker, batch_index, end - begin);
       return m.detect(views);
     } catch (const OutOfMemory& e) {
       if (end - begin <= 1) throw;
@@ -86,8 +87,8 @@ struct WorkerPool::State {
       batch_size = static_cast<int>(std::max<std::size_t>(1, half));
       spdlog::warn("inference worker {} ({}): out of memory with {} tiles; batch size now {}", worker, m.device(),
                    end - begin, batch_size);
-      auto a = run(m, jobs, begin, begin + half, batch_size, worker);
-      auto b = run(m, jobs, begin + half, end, batch_size, worker);
+      auto a = run(m, jobs, begin, begin + half, batch_size, worker, batch_index);
+      auto b = run(m, jobs, begin + half, end, batch_size, worker, batch_index);
       for (auto& r : b) a.push_back(std::move(r));
       return a;
     }
@@ -112,9 +113,7 @@ struct WorkerPool::State {
       cv.notify_all();
       std::vector<std::vector<Detection>> dets;
       try {
-        if (opts.before_batch) opts.before_batch(index, batch_index);
-        ++batch_index;
-        dets = run(model, batch, 0, batch.size(), batch_size, index);
+        dets = run(model, batch, 0, batch.size(), batch_size, index, batch_index++);
       } catch (...) {
         spdlog::error("inference worker {} ({}) failed; handing its {} tile(s) back: {}", index, model.device(),
                       batch.size(), describe(std::current_exception()));

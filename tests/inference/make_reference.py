@@ -60,9 +60,11 @@ def run_torchvision(model, img_u8, score_thresh_mask=0.5):
     }
 
 
-def make_model_case(out_dir, name, backbone, seed, dtype, images):
+def make_model_case(out_dir, name, backbone, seed, dtype, images, arch=None, thresholds=None, batch=False):
     cfg_in = json.loads(json.dumps(TEST_CFG))
     cfg_in["architecture"]["backbone"] = backbone
+    cfg_in["architecture"].update(arch or {})
+    cfg_in["thresholds"].update(thresholds or {})
     cfg = cv.full_config(cfg_in)
     model = cv.randomise(cv.build_model(cfg), seed, fg_bias=1.5)
     _, card = cv.export(model, cfg, os.path.join(out_dir, name), dtype, name,
@@ -77,6 +79,16 @@ def make_model_case(out_dir, name, backbone, seed, dtype, images):
         for k, v in r.items():
             tensors[f"{k}{i}"] = v
         summary.append(int(r["boxes"].shape[0]))
+    if batch:
+        # All images in one forward pass (different sizes: padded together, as torchvision does).
+        xs = [torch.from_numpy(im).permute(2, 0, 1).float() / 255.0 for im in images]
+        with torch.inference_mode():
+            outs = model(xs)
+        for i, o in enumerate(outs):
+            tensors[f"batch_boxes{i}"] = o["boxes"].contiguous()
+            tensors[f"batch_scores{i}"] = o["scores"].contiguous()
+            tensors[f"batch_labels{i}"] = o["labels"].contiguous()
+            tensors[f"batch_masks{i}"] = (o["masks"][:, 0] > 0.5).to(torch.uint8).contiguous()
     save_file(tensors, os.path.join(out_dir, name + "_ref.safetensors"))
     print(f"{name}: {backbone} seed {seed} {dtype}: detections per image {summary}")
 
@@ -132,7 +144,15 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     images = [synthetic_he(160, 192, 7), synthetic_he(128, 128, 8), synthetic_he(200, 150, 9)]
     make_ops_reference(out_dir)
-    make_model_case(out_dir, "r18", "resnet18", 1, "fp32", images)
+    make_model_case(out_dir, "r18", "resnet18", 1, "fp32", images, batch=True)
+    # torchvision's resize (min_size/max_size, here an upscale by 1.2) and >= 1000 detections per tile.
+    # A thin mask head (configurable like torchvision's MaskRCNNHeads) keeps these fast: with 256
+    # channels the mask head costs ~1 TFLOP for 1000 detections.
+    thin = {"mask_layers": [64, 64], "mask_dim_reduced": 64, "representation_size": 128}
+    make_model_case(out_dir, "r18_resize", "resnet18", 4, "fp32", [synthetic_he(200, 240, 11)],
+                    arch=dict(thin, min_size=192, max_size=288, rpn_pre_nms_top_n=2000, rpn_post_nms_top_n=2000),
+                    thresholds={"box_score": 0.0, "detections_per_img": 1200})
+    make_model_case(out_dir, "r18_thin", "resnet18", 5, "fp32", images[:1], arch=thin)
     make_model_case(out_dir, "r50", "resnet50", 2, "fp32", images[:2])
     make_model_case(out_dir, "r34_fp16", "resnet34", 3, "fp16", images[:1])
     # Tiles of one size for the batch/worker determinism test.

@@ -39,7 +39,7 @@ class Pool : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     jobs_ = new std::vector<TileJob>(load_tiles());
-    const Model m = Model::load(test::refdata("r18.json"));
+    const Model m = Model::load(test::refdata("r18_thin.json"));
     single_ = new std::vector<std::vector<Detection>>();
     for (const auto& j : *jobs_) single_->push_back(m.detect(j.image));
   }
@@ -73,7 +73,7 @@ TEST_F(Pool, output_does_not_depend_on_batch_size_or_worker_count) {
       PoolOptions o;
       o.workers_per_device = workers;
       o.batch_size = batch;
-      WorkerPool pool(test::refdata("r18.json"), o);
+      WorkerPool pool(test::refdata("r18_thin.json"), o);
       EXPECT_EQ(pool.worker_count(), workers);
       const auto res = pool.run_all(*jobs_);
       expect_same_as_single(res, "workers " + std::to_string(workers) + " batch " + std::to_string(batch));
@@ -85,24 +85,70 @@ TEST_F(Pool, failed_worker_hands_its_tiles_back) {
   o.workers_per_device = 2;
   o.batch_size = 2;
   std::atomic<int> failures{0};
-  o.before_batch = [&](int worker, std::int64_t) {
+  o.before_batch = [&](int worker, std::int64_t, std::size_t) {
     if (worker == 0) {
       ++failures;
       throw std::runtime_error("simulated device failure");
     }
   };
-  WorkerPool pool(test::refdata("r18.json"), o);
+  WorkerPool pool(test::refdata("r18_thin.json"), o);
   const auto res = pool.run_all(*jobs_);
   EXPECT_GE(failures.load(), 1);
   for (const auto& r : res) EXPECT_EQ(r.worker, 1);
   expect_same_as_single(res, "after failure");
 }
 
+TEST_F(Pool, out_of_memory_halves_the_batch_and_retries) {
+  PoolOptions o;
+  o.batch_size = 4;
+  std::atomic<int> ooms{0};
+  std::atomic<std::size_t> largest_ok{0};
+  o.before_batch = [&](int, std::int64_t, std::size_t tiles) {
+    if (tiles > 2) {  // the "device" fits 2 tiles
+      ++ooms;
+      throw OutOfMemory("simulated CUDA out of memory");
+    }
+    largest_ok = std::max(largest_ok.load(), tiles);
+  };
+  WorkerPool pool(test::refdata("r18_thin.json"), o);
+  const auto res = pool.run_all(*jobs_);
+  EXPECT_GE(ooms.load(), 1);
+  EXPECT_EQ(largest_ok.load(), 2u);
+  expect_same_as_single(res, "after OOM halving");
+}
+
+TEST_F(Pool, reduced_precision_path_runs_and_roughly_agrees) {
+  // bf16 is meant for CUDA; allow_cpu_reduced_precision exercises the same casting code on the CPU.
+  ModelOptions mo;
+  mo.precision = Precision::Bf16;
+  mo.allow_cpu_reduced_precision = true;
+  const Model m = Model::load(test::refdata("r18_thin.json"), mo);
+  ASSERT_EQ(m.precision(), Precision::Bf16);
+  const auto& img = (*jobs_)[0].image;
+  const auto got = m.detect(img);
+  const auto& want = (*single_)[0];
+  ASSERT_GE(want.size(), 50u);
+  int close = 0;
+  for (const auto& w : want) {
+    const float wb[4] = {w.x0, w.y0, w.x1, w.y1};
+    for (const auto& g : got) {
+      const float gb[4] = {g.x0, g.y0, g.x1, g.y1};
+      if (test::box_iou(wb, gb) > 0.7) {
+        ++close;
+        break;
+      }
+    }
+  }
+  std::printf("[bf16] %d of %zu fp32 detections have a bf16 detection with IoU > 0.7 (bf16 gave %zu)\n", close,
+              want.size(), got.size());
+  EXPECT_GE(close, static_cast<int>(want.size()) / 2);
+}
+
 TEST_F(Pool, every_worker_failing_is_reported_not_hung) {
   PoolOptions o;
   o.workers_per_device = 2;
-  o.before_batch = [](int, std::int64_t) { throw std::runtime_error("simulated device failure"); };
-  WorkerPool pool(test::refdata("r18.json"), o);
+  o.before_batch = [](int, std::int64_t, std::size_t) { throw std::runtime_error("simulated device failure"); };
+  WorkerPool pool(test::refdata("r18_thin.json"), o);
   try {
     pool.run_all(*jobs_);
     FAIL() << "no exception";
@@ -112,7 +158,7 @@ TEST_F(Pool, every_worker_failing_is_reported_not_hung) {
 }
 
 TEST_F(Pool, bad_tile_is_rejected_at_submit) {
-  WorkerPool pool(test::refdata("r18.json"), PoolOptions{});
+  WorkerPool pool(test::refdata("r18_thin.json"), PoolOptions{});
   TileJob bad;
   bad.tile_id = 7;
   bad.image.width = 4;

@@ -86,6 +86,7 @@ def main():
               tiles_path)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     rows = []
+    load_before = os.getloadavg()
     for b in [int(x) for x in args.batch.split(",")]:
         cmd = [args.bench, "--model", card, "--tiles", tiles_path, "--batch", str(b), "--threads", str(args.threads)]
         cpp = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout.strip().splitlines()[-1])
@@ -112,6 +113,9 @@ def main():
         "  RPN pre/post NMS top-n 1000/1000, box score threshold 0.05, up to 1000 detections per tile; the same",
         "  safetensors file for both engines (torchvision loads it via tools/model/convert_torchvision.py).",
         f"- Tiles: {args.tiles} synthetic H&E-like {args.size}x{args.size} RGB tiles, no resize; one untimed warm-up batch.",
+        f"- Load average (1/5/15 min) before: {load_before[0]:.1f}/{load_before[1]:.1f}/{load_before[2]:.1f}, after: "
+        f"{os.getloadavg()[0]:.1f}/{os.getloadavg()[1]:.1f}/{os.getloadavg()[2]:.1f} (a load above the core count means other",
+        "  jobs shared the CPUs: the ratio of the two engines, measured back to back, is the meaningful number).",
         "- tiles/s = tiles / wall time of the timed pass; peak RSS = getrusage max RSS of that engine's process",
         "  (includes loading LibTorch and the weights).",
         "",

@@ -141,6 +141,10 @@ def randomise(model, seed, fg_bias=0.0):
         model.roi_heads.box_predictor.bbox_pred.weight.mul_(0.02)
         model.roi_heads.box_predictor.cls_score.weight.mul_(0.15)
         model.roi_heads.box_predictor.cls_score.bias[1:] += fg_bias
+        # Mask logits near 0 (probabilities around the 0.5 threshold) so masks are neither all
+        # empty nor all full.
+        model.roi_heads.mask_predictor.mask_fcn_logits.weight.mul_(0.1)
+        model.roi_heads.mask_predictor.mask_fcn_logits.bias.zero_()
     return model
 
 

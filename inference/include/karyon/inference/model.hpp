@@ -36,6 +36,7 @@ struct ModelOptions {
   double score_threshold = -1;         // < 0: the card's thresholds.box_score
   int detections_per_img = -1;         // < 0: the card's thresholds.detections_per_img
   double mask_threshold = -1;          // < 0: the card's thresholds.mask
+  bool allow_cpu_reduced_precision = false;  // tests only: run bf16/fp16 on the CPU (slow)
 };
 
 // A borrowed view of interleaved 8-bit pixels (row-major, no padding).

@@ -34,8 +34,9 @@ struct PoolOptions {
   int batch_size = 1;             // tiles per forward pass (upper bound; a worker takes what is queued)
   int queue_capacity = 0;         // input and output queue bound; 0 = 2 * batch_size * workers
   ModelOptions model;             // precision, thresholds (device is set per worker)
-  // Test hook, called on the worker thread before each batch; may throw to simulate a failure.
-  std::function<void(int worker, std::int64_t batch_index)> before_batch;
+  // Test hook, called on the worker thread before each forward pass (also before each retry with a
+  // halved batch); may throw to simulate a failure (e.g. OutOfMemory to exercise the halving).
+  std::function<void(int worker, std::int64_t batch_index, std::size_t tiles)> before_batch;
 };
 
 struct TileJob {
