@@ -39,17 +39,26 @@ def load_any(path):
 
 
 @torch.no_grad()
-def predict_labels(net, img, score_thresh, mask_thresh, tile=None):
-    """Instance label map for one RGB image at the model's µm/px."""
+def predict(net, img, score_thresh):
     net.roi_heads.score_thresh = score_thresh
     x = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float() / 255.0
-    out = net([x])[0]
-    lab = np.zeros(img.shape[:2], np.int32)
-    order = torch.argsort(out["scores"])  # ascending: higher scores painted last
+    return net([x])[0]
+
+
+def to_labels(out, shape, score_thresh, mask_thresh):
+    """Instance label map: masks of detections with score > score_thresh, painted in ascending score order."""
+    lab = np.zeros(shape, np.int32)
+    keep = torch.nonzero(out["scores"] > score_thresh).flatten()
+    order = keep[torch.argsort(out["scores"][keep])]
     masks = out["masks"][:, 0]
     for k, i in enumerate(order.tolist(), start=1):
         lab[(masks[i] > mask_thresh).numpy()] = k
-    return lab, len(order)
+    return lab
+
+
+def predict_labels(net, img, score_thresh, mask_thresh):
+    out = predict(net, img, score_thresh)
+    return to_labels(out, img.shape[:2], score_thresh, mask_thresh), len(out["scores"])
 
 
 def upsample(lab, shape):
@@ -62,7 +71,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="checkpoint .pt or Karyon card .json")
     ap.add_argument("--classical", action="store_true", help="also evaluate the classical baseline")
-    ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "synthetic"])
+    ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "monuseg-train", "synthetic"])
+    ap.add_argument("--sweep", help="comma-separated score thresholds: one model run, metrics for each")
     ap.add_argument("--mpp", type=float, default=0.5, help="analysis µm/px (used when no model is given)")
     ap.add_argument("--seed", type=int, default=1001, help="synthetic: slide seed (training used 1..N)")
     ap.add_argument("--size", type=int, default=2048, help="synthetic: slide side at 0.25 µm/px")
@@ -81,11 +91,30 @@ def main(argv=None):
     if args.data == "synthetic":
         import train
         samples = train.synthetic_samples(root, mpp, [args.seed], size=args.size)
+    elif args.data == "monuseg-train":
+        samples = data.load_monuseg("train", mpp)  # for choosing thresholds without touching validation
     else:
         samples = data.load_monuseg("val", mpp)
 
     results = {"data": args.data, "mpp": mpp, "model": args.model, "methods": {}}
     methods = []
+    if net is not None and args.sweep:
+        ths = [float(t) for t in args.sweep.split(",")]
+        outs = []
+        for s in samples:
+            t0 = time.time()
+            outs.append(predict(net, s.img, min(ths)))
+            print(f"{s.name}: {len(outs[-1]['scores'])} detections, {time.time() - t0:.1f}s", flush=True)
+        results["sweep"] = {}
+        print("\n| score > | AJI | PQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|")
+        for t in ths:
+            rows = [metrics.instance_metrics(s.native_lab, upsample(to_labels(o, s.img.shape[:2], t,
+                    cfg["thresholds"]["mask"]), s.native_lab.shape)) for s, o in zip(samples, outs)]
+            m = metrics.summarize(rows)
+            results["sweep"][str(t)] = m
+            print(f"| {t} | {m['aji']:.3f} | {m['pq']:.3f} | {m['f1@0.5']:.3f} | {m['precision@0.5']:.3f} | "
+                  f"{m['recall@0.5']:.3f} | {m['dice']:.3f} |", flush=True)
+        net = None
     if net is not None:
         thr = cfg["thresholds"]
         score = args.score if args.score is not None else thr["box_score"]
