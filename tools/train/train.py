@@ -6,12 +6,14 @@
   # real model: MoNuSeg train split (+ DSB H&E crops, rescaled by nucleus size), validation images held out
   train.py --data monuseg+dsb --out out/train/real-r18 --max-minutes 600
 
-Resumable: OUT/last.pt is written every --ckpt-minutes (atomically) and at the end; rerunning the same command
-resumes from it. Logs one JSON line per step to OUT/log.jsonl (losses, lr, seconds) and a summary to stdout.
+Resumable: `kill PID` (SIGTERM) saves OUT/last.pt after the current step and exits; OUT/last.pt is written every --ckpt-minutes (atomically) and at the end; rerunning the same command
+resumes from it (the learning rate is --lr of the new command:
+restart with a lower --lr to decay it). Logs one JSON line per step to OUT/log.jsonl (losses, lr, seconds) and a summary to stdout.
 """
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -120,12 +122,19 @@ def main(argv=None):
                     "args": vars(args), "time": time.time()}, tmp)
         os.replace(tmp, path)
 
+    stop = {"flag": False}
+
+    def on_term(signum, frame):  # kill PID: finish the current step, save last.pt, exit
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     log = open(os.path.join(args.out, "log.jsonl"), "a")
     start = last_ckpt = time.time()
     ema = None
     net.train()
     for imgs, tgts in dl:
-        if step >= args.max_steps or (time.time() - start) / 60 >= args.max_minutes:
+        if stop["flag"] or step >= args.max_steps or (time.time() - start) / 60 >= args.max_minutes:
             break
         ts = time.time()
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
