@@ -5,13 +5,17 @@
 #   3. runs the benchmark driver on CUDA with --check-cpu (CUDA output vs the CPU engine);
 #   4. measures tiles/s for batch 1..32 in fp32 and fp16 (and bf16) on 512x512 tiles.
 # Usage: tools/model/gpu_check.sh [OUT_DIR]   (results as JSON lines + a summary in OUT_DIR)
-# Time: ~3 min build (-j16) + ~3 min runs on an H100.
+# Time: ~3 min build (-j16) + ~3 min runs on an H100. Needs the Debian packages of scripts/setup.sh
+# (the top-level CMake configure looks for OpenSlide, OpenCV, CLI11, spdlog, nlohmann-json, GTest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=${1:-${OUT:-$ROOT/out/gpu_check}}
 mkdir -p "$OUT"
-PY=${KARYON_PYTHON:-$ROOT/.venv/bin/python}
+# Python with torch + torchvision + safetensors: the repo's venv if present, else the machine's.
+if [ -n "${KARYON_PYTHON:-}" ]; then PY=$KARYON_PYTHON
+elif [ -x "$ROOT/.venv/bin/python" ]; then PY=$ROOT/.venv/bin/python
+else PY=$(command -v python3); fi
 BUILD=${KARYON_GPU_BUILD:-$ROOT/build-gpu}
 JOBS=${JOBS:-$(nproc)}
 log() { echo "[gpu_check] $*" | tee -a "$OUT/summary.txt"; }
