@@ -20,6 +20,7 @@ APT_PACKAGES=(
   libcli11-dev libspdlog-dev libsqlitecpp-dev zlib1g-dev
   python3 python3-venv python3-openslide python3-numpy python3-pil
   xvfb xauth time
+  slurmctld slurmd slurm-client   # tests/batch: throw-away one-node Slurm cluster (job-array test)
 )
 
 # --- 1. Debian packages ------------------------------------------------------------------
