@@ -167,6 +167,7 @@ MainWindow::~MainWindow() {
   // The detection thread first (it may still be writing the store), then the overlay's session.
   delete m_detector;
   m_detector = nullptr;
+  closeResults();
   m_viewer->removeOverlay(m_overlay);
 }
 
@@ -818,8 +819,12 @@ bool MainWindow::openResults(const QString& storePath) {
 void MainWindow::closeResults() {
   if (!m_session) return;
   m_overlay->setSession(nullptr);
-  delete m_session;
+  // Disconnect before deleting: the session's undo stack signals while it is torn down.
+  ReviewSession* session = m_session;
   m_session = nullptr;
+  disconnect(session, nullptr, this, nullptr);
+  disconnect(session->undoStack(), nullptr, this, nullptr);
+  delete session;
   updateReviewDock();
 }
 

@@ -79,6 +79,8 @@ NucleusOverlay::NucleusOverlay(SlideViewer* viewer, QObject* parent) : QObject(p
 
 NucleusOverlay::~NucleusOverlay() = default;
 
+ReviewSession* NucleusOverlay::session() const { return m_session; }
+
 void NucleusOverlay::setSession(ReviewSession* session) {
   if (m_session == session) return;
   if (m_session) disconnect(m_session, nullptr, this, nullptr);
@@ -160,11 +162,10 @@ void NucleusOverlay::startQuery() {
   }
   const QRectF visible = m_viewer->visibleLevel0();
   if (visible.isEmpty()) return;
-  // Half a viewport of margin on every side: panning within it needs no new query.
-  const auto& m = m_viewer->source()->metadata();
+  // Half a viewport of margin on every side: panning within it needs no new query. Not clipped to
+  // the slide: a detection at the very edge may reach a pixel or two beyond it.
   const QRectF rect = visible.adjusted(-visible.width() / 2, -visible.height() / 2, visible.width() / 2,
-                                       visible.height() / 2)
-                          .intersected(QRectF(0, 0, static_cast<double>(m.width()), static_cast<double>(m.height())));
+                                       visible.height() / 2);
   m_queryRunning = true;
   m_queryAgain = false;
   m_cacheStale = false;
@@ -309,6 +310,23 @@ qint64 NucleusOverlay::nucleusAt(const QPointF& p) const {
     const double area = s.bbox.width() * s.bbox.height();
     if (!best || area < bestArea) best = s.id, bestArea = area;
   }
+  if (best || !m_viewer) return best;
+  // A miss by a few screen pixels still picks the nearest outline: small nuclei at low zoom are
+  // only a few pixels wide, and a click must not need pixel precision.
+  const double slop = 4 * m_viewer->downsample();
+  double bestD = slop * slop;
+  for (const auto& s : m_shapes) {
+    if (!s.bbox.adjusted(-slop, -slop, slop, slop).contains(p)) continue;
+    for (int i = 0; i < s.outer.size(); ++i) {
+      const QPointF a = s.outer[i], b = s.outer[(i + 1) % s.outer.size()];
+      const QPointF ab = b - a;
+      const double len2 = QPointF::dotProduct(ab, ab);
+      const double t = len2 > 0 ? std::clamp(QPointF::dotProduct(p - a, ab) / len2, 0.0, 1.0) : 0.0;
+      const QPointF d = p - (a + t * ab);
+      const double dd = QPointF::dotProduct(d, d);
+      if (dd <= bestD) best = s.id, bestD = dd;
+    }
+  }
   return best;
 }
 
@@ -404,10 +422,18 @@ void NucleusOverlay::paintOutlines(QPainter& p, const ViewTransform& view, const
     pen.setCosmetic(true);
     p.setPen(pen);
     p.drawPolygon(outline);
-    if (m_tool == Tool::Navigate) {
+    // Vertex handles only where they can be told apart (and grabbed): on a small outline they
+    // would hide the nucleus being judged.
+    const double perimeterPx = [&] {
+      double sum = 0;
+      for (int i = 0; i < outline.size(); ++i) sum += QLineF(outline[i], outline[(i + 1) % outline.size()]).length();
+      return sum / ds;
+    }();
+    if (m_tool == Tool::Navigate && !outline.isEmpty() && perimeterPx / outline.size() >= 10) {
       p.resetTransform();
-      for (const QPointF& q : outline)
-        p.fillRect(QRectF(view.toWidget(q) - QPointF(3, 3), QSizeF(6, 6)), QColor(255, 255, 255, 220));
+      p.setPen(QPen(QColor(0, 0, 0, 200), 1));
+      p.setBrush(QColor(255, 255, 255, 230));
+      for (const QPointF& q : outline) p.drawRect(QRectF(view.toWidget(q) - QPointF(2.5, 2.5), QSizeF(5, 5)));
     }
   }
   p.resetTransform();

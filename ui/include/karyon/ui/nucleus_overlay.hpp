@@ -52,7 +52,7 @@ class NucleusOverlay : public QObject, public OverlayLayer {
 
   // The results to show (nullptr: none). Starts the queries and the heatmap.
   void setSession(ReviewSession* session);
-  ReviewSession* session() const { return m_session; }
+  ReviewSession* session() const;
 
   QString name() const override { return tr("Nuclei"); }
   bool isVisible() const override { return m_visible; }
@@ -83,7 +83,8 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   const QImage& heatmapImage() const { return m_heatmap; }
   double heatmapMax() const { return m_heatmapMax; }
 
-  // Point-in-polygon on the fetched nuclei (smallest one wins where they overlap); 0 when none.
+  // Point-in-polygon on the fetched nuclei (smallest one wins where they overlap), else the nearest
+  // outline within 4 screen pixels; 0 when none.
   qint64 nucleusAt(const QPointF& level0) const;
   qint64 selected() const { return m_selected; }
   void select(qint64 id);
