@@ -223,8 +223,10 @@ void NucleusOverlay::startHeatmap() {
   // Without a known µm/px the grid is still useful as relative density; 0.5 µm/px (20x) is assumed.
   const double mx = m_session->mppX() > 0 ? m_session->mppX() : 0.5;
   const double my = m_session->mppY() > 0 ? m_session->mppY() : mx;
-  // About 200 cells along the long side, never finer than 25 µm (a few nuclei per cell).
-  const double cellUm = std::max(25.0, std::max(width * mx, height * my) / 200.0);
+  // 100 µm cells (as the pipeline's heatmap.png) hold ~10 nuclei in cellular tissue, enough for a
+  // density rather than a 0-or-1 checkerboard; coarser on huge slides to bound the grid (~200 cells
+  // along the long side).
+  const double cellUm = std::max(100.0, std::max(width * mx, height * my) / 200.0);
   const std::filesystem::path path = m_session->storePath().toStdString();
   const int generation = m_generation;
   auto* watcher = new QFutureWatcher<HeatmapResult>(this);
