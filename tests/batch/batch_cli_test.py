@@ -203,4 +203,23 @@ for k, v in expected3.items():
 ok(f"kill -9 after {tiles_then} final tiles of beta: report said running; re-run: report and every slide's "
    "nuclei equal the uninterrupted run")
 
+# --- 6. the Slurm script forwards SIGTERM (what Slurm sends at the time limit / scancel) ------------------
+script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "slurm", "karyon-array.sbatch")
+term = os.path.join(work, "sigterm")
+env = dict(os.environ, KARYON_CLI=cli, SLURM_ARRAY_TASK_ID="0", SLURM_ARRAY_TASK_MIN="0", SLURM_ARRAY_TASK_COUNT="1")
+p = subprocess.Popen(["bash", script, listed, term] + common, env=env, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True)
+target = os.path.join(term, expected["alpha.tiff"][0])
+deadline = time.time() + 300
+while final_tiles(target) < 2 and p.poll() is None and time.time() < deadline:
+    time.sleep(0.02)
+assert p.poll() is None, "the script ended before it could be stopped:\n" + p.communicate()[1]
+p.send_signal(signal.SIGTERM)          # to bash only, as with sbatch --signal=B:TERM
+_, err = p.communicate(timeout=120)
+assert p.returncode == 130, f"exit {p.returncode}\n{err}"
+st = {s["slide"]: s["status"] for s in report(term, "batch_report.shard-0-of-1.json")["slides"]}
+assert st["alpha.tiff"] == "skipped", st
+assert os.path.exists(os.path.join(term, "logs", "shard-0-of-1.jsonl"))
+ok("karyon-array.sbatch outside Slurm: TERM to the script stops karyon-cli cleanly (exit 130, slide resumable)")
+
 print(f"{passed} passed, 0 failed")
