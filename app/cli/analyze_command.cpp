@@ -21,7 +21,9 @@ extern "C" void on_stop_signal(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
 }
 
-void print_progress(const pipeline::AnalyzeProgress& p) {
+}  // namespace
+
+void print_analyze_progress(const pipeline::AnalyzeProgress& p) {
   static const bool tty = isatty(STDERR_FILENO);
   static int last_decile = -1;
   const double frac = p.tiles_total ? static_cast<double>(p.tiles_done) / p.tiles_total : 1;
@@ -38,8 +40,6 @@ void print_progress(const pipeline::AnalyzeProgress& p) {
                  static_cast<long long>(p.nuclei), p.tiles_per_second, p.eta_seconds);
   }
 }
-
-}  // namespace
 
 void register_analyze_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("analyze", "Find every nucleus of a slide: GeoJSON, CSV, heatmap, summary");
@@ -72,7 +72,7 @@ void register_analyze_command(CLI::App& app) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     try {
-      const auto s = pipeline::analyze_slide(a->o, print_progress, &g_cancel);
+      const auto s = pipeline::analyze_slide(a->o, print_analyze_progress, &g_cancel);
       std::cout << "nuclei:   " << s.nuclei << "  (" << s.tiles_planned << " tiles";
       if (s.tiles_resumed) std::cout << ", " << s.tiles_resumed << " from the earlier run";
       std::cout << ", " << static_cast<int>(s.seconds) << " s)\n"

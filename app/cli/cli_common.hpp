@@ -6,6 +6,7 @@
 
 #include "karyon/core/geometry.hpp"
 #include "karyon/core/progress.hpp"
+#include "karyon/postprocess/evaluation.hpp"
 #include "karyon/tiling/slide.hpp"
 #include "karyon/tiling/tile_plan.hpp"
 
@@ -36,5 +37,8 @@ struct PlanArgs {
 };
 nlohmann::json run_plan(const PlanArgs& a);
 void print_plan(const nlohmann::json& plan);
+
+// `evaluate` and `demo`: accuracy against ground truth, printed for people.
+void print_evaluation(const postprocess::EvaluationResult& r);
 
 }  // namespace karyon::cli

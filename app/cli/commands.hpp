@@ -8,7 +8,15 @@ void register_info_command(CLI::App& app);
 void register_synth_command(CLI::App& app);
 void register_plan_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
+void register_evaluate_command(CLI::App& app);
 #ifdef KARYON_HAVE_INFERENCE
+}  // namespace karyon::cli
+namespace karyon::pipeline {
+struct AnalyzeProgress;
+}
+namespace karyon::cli {
+// Progress bar of `analyze` (and `demo`): redrawn in place on a terminal, a line per 10% otherwise.
+void print_analyze_progress(const pipeline::AnalyzeProgress& p);
 void register_detect_command(CLI::App& app);
 void register_analyze_command(CLI::App& app);
 void register_batch_command(CLI::App& app);

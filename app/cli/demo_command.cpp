@@ -7,7 +7,11 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "karyon/postprocess/annotations.hpp"
 #include "karyon/tiling/synthetic_slide.hpp"
+#ifdef KARYON_HAVE_INFERENCE
+#include "karyon/pipeline/analyze.hpp"
+#endif
 
 namespace karyon::cli {
 
@@ -35,7 +39,24 @@ void register_demo_command(CLI::App& app) {
     a.slide = slide.string();
     a.thumbnail = (fs::path(*out) / "plan.png").string();
     print_plan(run_plan(a));
-    std::cout << "\nNucleus detection on this plan arrives with the inference engine and the default model.\n";
+#ifdef KARYON_HAVE_INFERENCE
+    // The synthetic slide is analysed with the model trained on synthetic slides (tests and demo
+    // only); KARYON_MODEL or the shipped default model take precedence when present.
+    pipeline::AnalyzeOptions o;
+    o.slide = slide;
+    o.out_dir = fs::path(*out) / "analysis";
+    o.model = pipeline::default_model_path();
+    if (o.model.empty()) o.model = fs::path(KARYON_RESOURCE_DIR) / "models" / "synthetic-test" / "model.json";
+    o.resume = fs::exists(o.out_dir / "results.sqlite");  // a second demo run re-uses the first
+    std::cout << "\nanalysing with " << o.model.string() << "\n";
+    const auto result = pipeline::analyze_slide(o, print_analyze_progress);
+    std::cout << "found " << result.nuclei << " nuclei in " << static_cast<int>(result.seconds) << " s: " << result.geojson.string()
+              << ", " << result.csv.string() << ", " << result.heatmap_png.string() << ", " << result.summary_json.string() << "\n\n"
+              << "against the slide's known nuclei (" << truth.string() << "):\n";
+    print_evaluation(postprocess::evaluate(postprocess::read_annotations(truth), postprocess::read_annotations(result.geojson)));
+#else
+    std::cout << "\n(built without the inference engine: no detection)\n";
+#endif
   });
 }
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   karyon::cli::register_info_command(app);
   karyon::cli::register_synth_command(app);
   karyon::cli::register_plan_command(app);
+  karyon::cli::register_evaluate_command(app);
 #ifdef KARYON_HAVE_INFERENCE
   karyon::cli::register_analyze_command(app);
   karyon::cli::register_detect_command(app);
