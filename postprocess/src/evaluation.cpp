@@ -4,7 +4,6 @@
 #include <cmath>
 #include <map>
 #include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
 #include <unordered_map>
 
 namespace karyon::postprocess {
@@ -22,24 +21,39 @@ Raster rasterise(const core::Polygon& p) {
   Raster r;
   double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
   for (const auto& q : p.outer) minx = std::min(minx, q.x), miny = std::min(miny, q.y), maxx = std::max(maxx, q.x), maxy = std::max(maxy, q.y);
+  if (p.outer.size() < 3) return r;
   r.x0 = static_cast<int>(std::floor(minx));
   r.y0 = static_cast<int>(std::floor(miny));
   const int w = static_cast<int>(std::ceil(maxx)) - r.x0 + 1, h = static_cast<int>(std::ceil(maxy)) - r.y0 + 1;
   r.mask = cv::Mat::zeros(h, w, CV_8UC1);
-  // fillPoly works on pixel centres at integer coordinates: shift by -0.5 with 4 fractional bits.
-  constexpr int kShift = 4;
-  auto ring = [&](const std::vector<core::Point>& pts) {
-    std::vector<cv::Point> out;
-    for (const auto& q : pts)
-      out.emplace_back(static_cast<int>(std::lround((q.x - r.x0 - 0.5) * (1 << kShift))),
-                       static_cast<int>(std::lround((q.y - r.y0 - 0.5) * (1 << kShift))));
-    return out;
+  // Scanline fill, even-odd over all rings (so holes stay empty), half-open at pixel centres: a
+  // 10 x 10 px square covers exactly 100 pixels and two abutting nuclei share none.
+  std::vector<std::vector<double>> crossings(h);
+  auto add_ring = [&](const std::vector<core::Point>& ring) {
+    for (std::size_t i = 0; i < ring.size(); ++i) {
+      const auto& a = ring[i];
+      const auto& b = ring[(i + 1) % ring.size()];
+      if (a.y == b.y) continue;
+      const double ylo = std::min(a.y, b.y), yhi = std::max(a.y, b.y);
+      for (int row = std::max(0, static_cast<int>(std::ceil(ylo - 0.5 - r.y0))); row < h; ++row) {
+        const double cy = r.y0 + row + 0.5;
+        if (cy >= yhi) break;
+        if (cy < ylo) continue;
+        crossings[row].push_back(a.x + (cy - a.y) * (b.x - a.x) / (b.y - a.y));
+      }
+    }
   };
-  std::vector<std::vector<cv::Point>> outer{ring(p.outer)};
-  cv::fillPoly(r.mask, outer, cv::Scalar(1), cv::LINE_8, kShift);
-  for (const auto& hole : p.holes) {
-    std::vector<std::vector<cv::Point>> h1{ring(hole)};
-    cv::fillPoly(r.mask, h1, cv::Scalar(0), cv::LINE_8, kShift);
+  add_ring(p.outer);
+  for (const auto& hole : p.holes) add_ring(hole);
+  for (int row = 0; row < h; ++row) {
+    auto& xs = crossings[row];
+    std::sort(xs.begin(), xs.end());
+    auto* line = r.mask.ptr<std::uint8_t>(row);
+    for (std::size_t k = 0; k + 1 < xs.size(); k += 2) {
+      const int c0 = std::max(0, static_cast<int>(std::ceil(xs[k] - 0.5 - r.x0)));
+      const int c1 = std::min(w, static_cast<int>(std::ceil(xs[k + 1] - 0.5 - r.x0)));
+      for (int c = c0; c < c1; ++c) line[c] = 1;
+    }
   }
   r.area = cv::countNonZero(r.mask);
   return r;
