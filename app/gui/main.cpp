@@ -1,5 +1,5 @@
 // karyon: Qt 6 desktop app for nucleus detection and review in whole-slide images.
-//   karyon [SLIDE] [--model CARD.json] [--score-threshold T] [--detect] [--view X,Y,D] [--window-size WxH]
+//   karyon [SLIDE] [--model CARD.json] [--score-threshold T] [--device D] [--detect] [--view X,Y,D] [--window-size WxH]
 //          [--color-by state|class|score] [--select-next N] [--screenshot PATH [--screenshot-delay-ms N]]
 // --detect runs detection on the whole slide once it is open. --screenshot grabs the main window once
 // the slide's thumbnail and visible tiles have loaded, detection (if any) has finished and the
@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   const QCommandLineOption thresholdOption(QStringLiteral("score-threshold"),
                                            QStringLiteral("Minimum detection score, 0..1 (default 0.7)."),
                                            QStringLiteral("t"));
+  const QCommandLineOption deviceOption(QStringLiteral("device"),
+                                        QStringLiteral("Detection device: cpu, cuda:0, cuda:all (default: last used, else cpu)."),
+                                        QStringLiteral("device"));
   const QCommandLineOption detectOption(QStringLiteral("detect"),
                                         QStringLiteral("Run detection on the whole slide once it is open."));
   const QCommandLineOption colorOption(QStringLiteral("color-by"),
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
   parser.addOption(modelOption);
   parser.addOption(thresholdOption);
   parser.addOption(detectOption);
+  parser.addOption(deviceOption);
   parser.addOption(colorOption);
   parser.addOption(selectOption);
   parser.addOption(screenshotOption);
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
     }
     window.setScoreThreshold(t);
   }
+  if (parser.isSet(deviceOption)) window.setDevice(parser.value(deviceOption));
   if (parser.isSet(colorOption)) {
     const QString mode = parser.value(colorOption);
     using Mode = karyon::ui::NucleusOverlay::ColorMode;

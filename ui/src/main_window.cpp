@@ -57,6 +57,7 @@ namespace {
 const QString kRecentKey = QStringLiteral("recentFiles");
 const QString kModelKey = QStringLiteral("detection/model");
 const QString kThresholdKey = QStringLiteral("detection/scoreThreshold");
+const QString kDeviceKey = QStringLiteral("detection/device");
 // OpenSlide's formats plus the plain images of the fallback.
 const char* const kSlideFilter =
     QT_TRANSLATE_NOOP("MainWindow", "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif "
@@ -76,6 +77,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QSettings settings;
     m_modelPath = settings.value(kModelKey).toString();
     m_scoreThreshold = settings.value(kThresholdKey, 0.7).toDouble();
+    m_device = settings.value(kDeviceKey, QStringLiteral("cpu")).toString();
   }
 
   m_viewer = new SlideViewer(this);
@@ -676,6 +678,7 @@ bool MainWindow::runDetection(const std::optional<QRect>& region) {
   request.modelPath = model;
   request.regionLevel0 = region;
   request.scoreThreshold = m_scoreThreshold;
+  request.device = m_device;
   // Leave a core for the GUI and the display tile readers.
   request.readerThreads = std::max(1, std::min(4, QThread::idealThreadCount() / 2));
   request.outputDir = DetectionController::outputFolderFor(m_currentPath, region);
@@ -711,10 +714,12 @@ void MainWindow::onDetectionProgress(const DetectionProgress& p) {
   // The store exists once the first tile is committed: show it, and the new nuclei as they come.
   ensureResultsOf(m_detector->request().outputDir);
   const qint64 now = QDateTime::currentMSecsSinceEpoch();
-  // The heatmap is a scan of the whole store: every few seconds is enough while tiles arrive.
+  // The heatmap and the counts are scans of the whole store: every few seconds is enough while
+  // tiles arrive.
   const bool heatmap = now - m_lastHeatmapRefreshMs > 3000;
   if (heatmap) m_lastHeatmapRefreshMs = now;
   if (m_overlay) m_overlay->refresh(heatmap);
+  if (heatmap && m_session) m_session->refreshStatistics();
 }
 
 void MainWindow::ensureResultsOf(const QString& outputDir) {
@@ -779,6 +784,11 @@ void MainWindow::showModelDialog() {
   threshold->setSingleStep(0.05);
   threshold->setValue(m_scoreThreshold);
   form->addRow(tr("Score threshold:"), threshold);
+  auto* device = new QComboBox(&dialog);
+  device->setEditable(true);
+  device->addItems({QStringLiteral("cpu"), QStringLiteral("cuda:0"), QStringLiteral("cuda:all")});
+  device->setCurrentText(m_device);
+  form->addRow(tr("Device:"), device);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
   connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
   connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
@@ -786,7 +796,9 @@ void MainWindow::showModelDialog() {
   if (dialog.exec() != QDialog::Accepted) return;
   setModelPath(path->text().trimmed());
   m_scoreThreshold = threshold->value();
+  m_device = device->currentText().trimmed().isEmpty() ? QStringLiteral("cpu") : device->currentText().trimmed();
   QSettings().setValue(kThresholdKey, m_scoreThreshold);
+  QSettings().setValue(kDeviceKey, m_device);
 }
 
 // ---- Results --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ struct QueryResult {
   std::vector<NucleusShape> shapes;
   bool truncated = false;
   QRectF rect;
+  QRectF visible;
   int generation = 0;
   QString error;
 };
@@ -150,7 +151,14 @@ bool NucleusOverlay::showsOutlines() const {
 void NucleusOverlay::onViewChanged() {
   if (!m_session || !m_viewer) return;
   if (m_viewer->downsample() > kOutlineMaxDownsample) return;
-  if (m_cacheStale || !m_cachedRect.contains(m_viewer->visibleLevel0())) startQuery();
+  if (needsQuery()) startQuery();
+}
+
+bool NucleusOverlay::needsQuery() const {
+  const QRectF visible = m_viewer->visibleLevel0();
+  // A truncated set is only good for the viewport it was fetched for: after a zoom-in it may lack
+  // nuclei that a fresh query of the smaller area returns.
+  return m_cacheStale || !m_cachedRect.contains(visible) || (m_truncated && visible != m_queriedVisible);
 }
 
 void NucleusOverlay::startQuery() {
@@ -181,17 +189,19 @@ void NucleusOverlay::startQuery() {
       m_shapes = std::move(r.shapes);
       m_truncated = r.truncated;
       m_cachedRect = r.rect;
+      m_queriedVisible = r.visible;
       // An outline being dragged keeps its edited shape until the edit is written.
     } else {
       qWarning().noquote() << "nucleus query failed:" << r.error;
     }
     if (m_viewer) m_viewer->update();
     emit outlinesUpdated();
-    if (m_queryAgain || (m_viewer && !m_cachedRect.contains(m_viewer->visibleLevel0()))) startQuery();
+    if (m_viewer && m_viewer->downsample() <= kOutlineMaxDownsample && (m_queryAgain || needsQuery())) startQuery();
   });
-  watcher->setFuture(QtConcurrent::run([reader, rect, generation]() -> QueryResult {
+  watcher->setFuture(QtConcurrent::run([reader, rect, visible, generation]() -> QueryResult {
     QueryResult r;
     r.rect = rect;
+    r.visible = visible;
     r.generation = generation;
     try {
       std::lock_guard lock(reader->mutex);

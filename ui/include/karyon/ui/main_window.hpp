@@ -76,6 +76,9 @@ class MainWindow : public QMainWindow {
   QString modelPath() const;
   void setScoreThreshold(double threshold) { m_scoreThreshold = threshold; }
   double scoreThreshold() const { return m_scoreThreshold; }
+  // "cpu" (default), "cuda:0", "cuda:all" (the pipeline reports a missing GPU as an error).
+  void setDevice(const QString& device) { m_device = device; }
+  QString device() const { return m_device; }
   // Starts detection on the whole slide or a level-0 region; false (reported) when it cannot start.
   bool runDetection(const std::optional<QRect>& regionLevel0 = std::nullopt);
   void cancelDetection();
@@ -177,6 +180,7 @@ class MainWindow : public QMainWindow {
   std::shared_ptr<NucleusOverlay> m_overlay;
   QString m_modelPath;  // chosen by the user; empty = default
   double m_scoreThreshold = 0.7;
+  QString m_device = QStringLiteral("cpu");
   qint64 m_lastHeatmapRefreshMs = 0;
   int m_exporting = 0;
   QString m_currentPath;

@@ -101,6 +101,7 @@ class NucleusOverlay : public QObject, public OverlayLayer {
  private:
   void onViewChanged();
   void startQuery();
+  bool needsQuery() const;
   void startHeatmap();
   void onEdited(qint64 id, const QRectF& area);
   void finishDrawing();
@@ -119,6 +120,7 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   // Outline cache: nuclei whose boxes meet m_cachedRect (level-0), unless m_truncated.
   std::vector<NucleusShape> m_shapes;
   QRectF m_cachedRect;
+  QRectF m_queriedVisible;  // the viewport the cached query was made for
   bool m_cacheStale = true;
   bool m_truncated = false;
   bool m_queryRunning = false;
