@@ -260,11 +260,13 @@ std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& t
       auto& dets = result[i];
       dets.resize(static_cast<std::size_t>(n));
       const float* b = boxes.data_ptr<float>();
+      const float* sc = scores.data_ptr<float>();
+      const int64_t* lb = labels.data_ptr<int64_t>();
       for (int64_t k = 0; k < n; ++k) {
         Detection& d = dets[static_cast<std::size_t>(k)];
         d.x0 = b[k * 4], d.y0 = b[k * 4 + 1], d.x1 = b[k * 4 + 2], d.y1 = b[k * 4 + 3];
-        d.score = scores[k].item<float>();
-        d.label = static_cast<int>(labels[k].item<int64_t>());
+        d.score = sc[k];
+        d.label = static_cast<int>(lb[k]);
         const PastedMask pm = paste_mask(masks[k], b + k * 4, tiles[i].height, tiles[i].width);
         d.mask_x = static_cast<int>(pm.x0);
         d.mask_y = static_cast<int>(pm.y0);
