@@ -508,6 +508,35 @@ class ReviewTest : public QObject {
     QVERIFY(m_window->runDetectionAction()->isEnabled());
   }
 
+  void rubber_band_region_starts_a_region_run() {
+    QVERIFY(openAndWait(slideCopy(false)));
+    // A model that cannot load: the run fails fast, which is enough to see what was asked for.
+    m_window->setModelPath(karyon::uitest::scratchDir().filePath(QStringLiteral("absent.json")));
+    m_window->viewer()->setDownsample(1);
+    m_window->viewer()->centerOn(QPointF(640, 512));
+    QVERIFY(waitIdle());
+    QSignalSpy chosen(m_window->overlay(), &NucleusOverlay::regionChosen);
+    m_window->overlay()->setTool(NucleusOverlay::Tool::Region);
+    const QPoint from(50, 60), to(250, 180);
+    QTest::mousePress(m_window->viewer(), Qt::LeftButton, Qt::NoModifier, from);
+    QMouseEvent move(QEvent::MouseMove, QPointF(to), m_window->viewer()->mapToGlobal(QPointF(to)), Qt::NoButton,
+                     Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(m_window->viewer(), &move);
+    QTest::mouseRelease(m_window->viewer(), Qt::LeftButton, Qt::NoModifier, to);
+    QCOMPARE(chosen.size(), 1);
+    const QRect r = chosen.first().first().toRect();
+    const QPointF tl = m_window->viewer()->mapToLevel0(QPointF(from));
+    QVERIFY(std::abs(r.x() - tl.x()) <= 1 && std::abs(r.y() - tl.y()) <= 1);
+    QVERIFY(std::abs(r.width() - 200) <= 2 && std::abs(r.height() - 120) <= 2);  // downsample 1
+    QCOMPARE(m_window->overlay()->tool(), NucleusOverlay::Tool::Navigate);
+    // The band started a region run, into the region's own folder (it then fails on the model).
+    QVERIFY(m_window->detector()->request().regionLevel0.has_value());
+    QCOMPARE(*m_window->detector()->request().regionLevel0, r);
+    QVERIFY(m_window->detector()->request().outputDir.contains(QStringLiteral("/regions/x")));
+    QVERIFY(!waitForDetection());
+    QCOMPARE(m_reports.size(), 1);
+  }
+
   void read_only_slide_folder_falls_back_to_app_data() {
     const QString dir = karyon::uitest::scratchDir().filePath(QStringLiteral("readonly"));
     QDir().mkpath(dir);

@@ -376,14 +376,16 @@ QColor NucleusOverlay::colorFor(const NucleusShape& s) const {
 }
 
 void NucleusOverlay::paint(QPainter& p, const ViewTransform& view, const QRectF& visible) {
-  if (!m_session) return;
-  if (showsOutlines() || m_heatmap.isNull()) {
-    if (m_viewer && m_viewer->downsample() <= kOutlineMaxDownsample) paintOutlines(p, view, visible);
-    else if (!m_heatmap.isNull()) paintHeatmap(p, view);
-  } else {
-    paintHeatmap(p, view);
+  if (m_session) {
+    // Outlines where they are shown, or as a stop-gap (even truncated) until a heatmap exists.
+    const bool outlines = showsOutlines() || (m_heatmap.isNull() && m_viewer && m_viewer->downsample() <= kOutlineMaxDownsample);
+    if (outlines) {
+      paintOutlines(p, view, visible);
+    } else if (!m_heatmap.isNull()) {
+      paintHeatmap(p, view);
+      paintLegend(p);
+    }
   }
-  if (!showsOutlines() && !m_heatmap.isNull()) paintLegend(p);
 
   // Tools, in widget pixels.
   p.setRenderHint(QPainter::Antialiasing, true);
@@ -495,7 +497,9 @@ int NucleusOverlay::vertexAt(const QPointF& widgetPos, const ViewTransform& view
 }
 
 bool NucleusOverlay::mousePress(QMouseEvent* event, const ViewTransform& view) {
-  if (!m_session || event->button() != Qt::LeftButton) return false;
+  if (event->button() != Qt::LeftButton) return false;
+  // A region for detection needs only the slide; the other tools work on results.
+  if (!m_session && m_tool != Tool::Region) return false;
   const QPointF pos = event->position();
   switch (m_tool) {
     case Tool::Navigate: {
