@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/uuid.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/inference/worker_pool.hpp"
 #include "karyon/postprocess/geojson.hpp"
@@ -41,12 +42,7 @@ std::uint64_t mix(std::uint64_t x) {
 // recognises what it already holds.
 std::string nucleus_uuid(std::uint64_t salt, std::int64_t tile, int index) {
   const std::uint64_t a = mix(salt ^ mix(static_cast<std::uint64_t>(tile) * 1000003ULL + index));
-  const std::uint64_t b = mix(a ^ 0x5bd1e995ULL);
-  char s[37];
-  std::snprintf(s, sizeof s, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)), static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return s;
+  return core::format_uuid_v4(a, mix(a ^ 0x5bd1e995ULL));
 }
 
 std::string display_class(std::string name) {
@@ -234,6 +230,10 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
           auto& d = result->detections[i];
           const auto centroid = mask_centroid(d, tile);
           if (!centroid || !merger.keeps(tile.id, centroid->first, centroid->second)) continue;
+          // A region run reports the nuclei whose centre is in the region, not all of its edge tiles.
+          if (o.region && !plan.extent.contains(static_cast<std::int64_t>(centroid->first),
+                                                static_cast<std::int64_t>(centroid->second)))
+            continue;
           const std::string class_name =
               display_class(d.label >= 0 && d.label < static_cast<int>(card.class_names.size()) ? card.class_names[d.label] : "nucleus");
           auto nucleus = postprocess::build_nucleus(d, tile, pixels->image, frame, class_name.c_str());
@@ -318,11 +318,17 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
                   {"csv", summary.csv.filename().string()}, {"heatmap_png", summary.heatmap_png.filename().string()},
                   {"heatmap_json", summary.heatmap_json.filename().string()}};
   s["warnings"] = summary.warnings;
+  // Written last and atomically: a complete summary.json is how `batch` knows a slide is finished.
   summary.summary_json = o.out_dir / "summary.json";
-  std::ofstream out(summary.summary_json);
-  out << s.dump(2) << "\n";
-  out.flush();
-  if (!out) throw core::OutputError(summary.summary_json.string() + ": cannot write (disk full?)");
+  const fs::path partial = summary.summary_json.string() + ".partial";
+  {
+    std::ofstream out(partial);
+    out << s.dump(2) << "\n";
+    out.flush();
+    if (!out) throw core::OutputError(summary.summary_json.string() + ": cannot write (disk full?)");
+  }
+  fs::rename(partial, summary.summary_json, ec);
+  if (ec) throw core::OutputError(summary.summary_json.string() + ": cannot write: " + ec.message());
   return summary;
 }
 

@@ -19,14 +19,7 @@ namespace {
 
 void finish(core::Nucleus& n, const std::string& uuid) {
   n.uuid = uuid;
-  n.bbox = {1e300, 1e300, -1e300, -1e300};
-  double sx = 0, sy = 0;
-  for (const auto& p : n.polygon.outer) {
-    n.bbox = {std::min(n.bbox.x0, p.x), std::min(n.bbox.y0, p.y), std::max(n.bbox.x1, p.x), std::max(n.bbox.y1, p.y)};
-    sx += p.x;
-    sy += p.y;
-  }
-  n.centroid = {sx / n.polygon.outer.size(), sy / n.polygon.outer.size()};
+  set_bounds_and_centroid(n);
 }
 
 // One nucleus from a binary mask crop whose pixel (0, 0) is image pixel (ox, oy).

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/uuid.hpp"
 
 namespace karyon::postprocess {
 namespace fs = std::filesystem;
@@ -130,12 +131,8 @@ std::string read_all(const fs::path& path) {
 
 std::string random_uuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::uint64_t a = rng(), b = rng();
-  char s[37];
-  std::snprintf(s, sizeof s, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)), static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return s;
+  const std::uint64_t a = rng();
+  return core::format_uuid_v4(a, rng());
 }
 
 std::vector<core::Point> parse_ring(const nlohmann::json& ring, const std::string& where) {
@@ -160,6 +157,17 @@ core::Polygon parse_polygon(const nlohmann::json& coords, const std::string& whe
 }
 
 }  // namespace
+
+void set_bounds_and_centroid(core::Nucleus& n) {
+  n.bbox = {1e300, 1e300, -1e300, -1e300};
+  double sx = 0, sy = 0;
+  for (const auto& p : n.polygon.outer) {
+    n.bbox = {std::min(n.bbox.x0, p.x), std::min(n.bbox.y0, p.y), std::max(n.bbox.x1, p.x), std::max(n.bbox.y1, p.y)};
+    sx += p.x;
+    sy += p.y;
+  }
+  if (!n.polygon.outer.empty()) n.centroid = {sx / n.polygon.outer.size(), sy / n.polygon.outer.size()};
+}
 
 double polygon_area(const core::Polygon& p) {
   auto ring_area = [](const std::vector<core::Point>& r) {
@@ -309,14 +317,7 @@ std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
         if (m.contains("Detection probability") && m["Detection probability"].is_number())
           n.score = m["Detection probability"].get<float>();
       }
-      n.bbox = {1e300, 1e300, -1e300, -1e300};
-      double sx = 0, sy = 0;
-      for (const auto& p : n.polygon.outer) {
-        n.bbox = {std::min(n.bbox.x0, p.x), std::min(n.bbox.y0, p.y), std::max(n.bbox.x1, p.x), std::max(n.bbox.y1, p.y)};
-        sx += p.x;
-        sy += p.y;
-      }
-      n.centroid = {sx / n.polygon.outer.size(), sy / n.polygon.outer.size()};
+      set_bounds_and_centroid(n);
       if (mpp > 0 && n.measurements.area_um2 == 0) {
         n.measurements.area_um2 = polygon_area(n.polygon) * mpp * mpp;
         n.measurements.perimeter_um = polygon_perimeter(n.polygon) * mpp;

@@ -168,11 +168,12 @@ std::optional<core::Nucleus> build_nucleus(const core::Detection& det, const cor
     n.bbox.x1 = std::max(n.bbox.x1, p.x);
     n.bbox.y1 = std::max(n.bbox.y1, p.y);
   }
-  // Centroid of the mask pixels (not of the simplified polygon), in level-0 pixels.
-  const cv::Mat src(det.mask.height, det.mask.width, CV_8UC1, const_cast<std::uint8_t*>(det.mask.pixels.data()));
-  const cv::Moments mo = cv::moments(src, true);
+  // Centroid of the traced component's pixels (not of the simplified polygon, nor of specks the
+  // outline left out), in level-0 pixels. The component is padded by one pixel.
+  const cv::Mat component = largest_component(det.mask);
+  const cv::Moments mo = cv::moments(component, true);
   if (mo.m00 <= 0) return std::nullopt;
-  n.centroid = to_level0({tile.rect.x + det.mask_x + mo.m10 / mo.m00 + 0.5, tile.rect.y + det.mask_y + mo.m01 / mo.m00 + 0.5});
+  n.centroid = to_level0({tile.rect.x + det.mask_x + mo.m10 / mo.m00 - 1 + 0.5, tile.rect.y + det.mask_y + mo.m01 / mo.m00 - 1 + 0.5});
   n.measurements = measure(det.mask, det.mask_x, det.mask_y, tile_pixels, frame.analysis_mpp);
   return n;
 }

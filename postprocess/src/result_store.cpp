@@ -174,6 +174,24 @@ struct ResultStore::Impl {
     q.exec();
   }
 
+  // One reviewed field changed and logged with its previous value, in one transaction.
+  void update_column(std::int64_t id, const char* column, const std::string& value, const std::string& user) {
+    try {
+      SQLite::Transaction tx(*db);
+      const std::string before = column_of(id, column);
+      SQLite::Statement q(*db, std::string("UPDATE nuclei SET ") + column + " = ? WHERE id = ?");
+      q.bind(1, value);
+      q.bind(2, static_cast<std::int64_t>(id));
+      q.exec();
+      log_edit(id, column, before, value, user);
+      tx.commit();
+    } catch (const core::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail("cannot save review edit", e);
+    }
+  }
+
   std::string column_of(std::int64_t id, const char* column) const {
     SQLite::Statement q(*db, std::string("SELECT ") + column + " FROM nuclei WHERE id = ?");
     q.bind(1, static_cast<std::int64_t>(id));
@@ -308,37 +326,11 @@ void ResultStore::for_each(const std::function<void(const core::Nucleus&)>& fn, 
 }
 
 void ResultStore::set_state(std::int64_t id, core::ReviewState state, const std::string& user) {
-  try {
-    SQLite::Transaction tx(*impl_->db);
-    const std::string before = impl_->column_of(id, "state");
-    SQLite::Statement q(*impl_->db, "UPDATE nuclei SET state = ? WHERE id = ?");
-    q.bind(1, core::to_string(state));
-    q.bind(2, static_cast<std::int64_t>(id));
-    q.exec();
-    impl_->log_edit(id, "state", before, core::to_string(state), user);
-    tx.commit();
-  } catch (const core::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    impl_->fail("cannot save review edit", e);
-  }
+  impl_->update_column(id, "state", core::to_string(state), user);
 }
 
 void ResultStore::set_class(std::int64_t id, const std::string& class_name, const std::string& user) {
-  try {
-    SQLite::Transaction tx(*impl_->db);
-    const std::string before = impl_->column_of(id, "class");
-    SQLite::Statement q(*impl_->db, "UPDATE nuclei SET class = ? WHERE id = ?");
-    q.bind(1, class_name);
-    q.bind(2, static_cast<std::int64_t>(id));
-    q.exec();
-    impl_->log_edit(id, "class", before, class_name, user);
-    tx.commit();
-  } catch (const core::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    impl_->fail("cannot save review edit", e);
-  }
+  impl_->update_column(id, "class", class_name, user);
 }
 
 void ResultStore::set_polygon(std::int64_t id, const core::Nucleus& n, const std::string& user) {

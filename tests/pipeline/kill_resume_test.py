@@ -26,8 +26,11 @@ def nuclei(out):
 
 
 def final_tiles(out):
-    try:
-        db = sqlite3.connect(os.path.join(out, "results.sqlite"), timeout=1)
+    path = os.path.join(out, "results.sqlite")
+    if not os.path.exists(path):
+        return 0
+    try:  # read-only: polling must never create the store the run is about to make
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
         n = db.execute("SELECT COUNT(*) FROM tiles").fetchone()[0]
         db.close()
         return n

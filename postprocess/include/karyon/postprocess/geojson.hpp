@@ -29,6 +29,9 @@ std::vector<core::Nucleus> read_geojson(const std::filesystem::path& path, doubl
 // apart from detections); returns how many.
 std::int64_t import_geojson(ResultStore& store, const std::filesystem::path& path, double mpp, const std::string& user);
 
+// Bounding box and vertex centroid from the outer ring, for nuclei read from files.
+void set_bounds_and_centroid(core::Nucleus& n);
+
 // Polygon area and perimeter in level-0 pixels (holes subtracted / added).
 double polygon_area(const core::Polygon& p);
 double polygon_perimeter(const core::Polygon& p);
