@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark: Karyon's C++ Mask R-CNN engine vs torchvision's Python Mask R-CNN, same weights, same
 512x512 tiles, same thread count, in one run. Each engine runs in its own process, so each peak RSS
-is its own. Writes a Markdown table (default docs/BENCHMARKS_inference.md).
+is its own. Writes a Markdown table (default out/bench/inference.md; docs/BENCHMARKS.md quotes it).
 
   tools/model/bench_inference.py --bench build-inf/inference/karyon-inference-bench \
-      [--backbone resnet50] [--tiles 8] [--size 512] [--threads 2] [--batch 1,4] [--out docs/BENCHMARKS_inference.md]
+      [--backbone resnet50] [--tiles 8] [--size 512] [--threads 2] [--batch 1,4] [--out out/bench/inference.md]
 """
 import argparse
 import datetime
@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", default="1,4")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "BENCHMARKS_inference.md"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "out", "bench", "inference.md"))
     ap.add_argument("--_worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._worker:
