@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/uuid.hpp"
 #include "tiff_handle.hpp"
 
 namespace karyon::tiling {
@@ -136,15 +137,7 @@ class Scene {
   std::vector<double> lines_;
 };
 
-std::string uuid_from(std::uint64_t h) {
-  const std::uint64_t a = mix(h ^ 0xa), b = mix(h ^ 0xb);
-  char s[37];
-  std::snprintf(s, sizeof s, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return s;
-}
+std::string uuid_from(std::uint64_t h) { return core::format_uuid_v4(mix(h ^ 0xa), mix(h ^ 0xb)); }
 
 void render_tile(const Scene& scene, int level, double ds, std::int64_t tx, std::int64_t ty, int tile,
                  std::vector<std::uint8_t>& buf) {
