@@ -20,7 +20,7 @@ def row(name, m):
 
 def main():
     ap = argparse.ArgumentParser()
-    for k in ("card", "val", "sweep", "val_sweep", "bench", "out"):
+    for k in ("card", "val", "sweep", "val_sweep", "bench", "cpp", "out"):
         ap.add_argument("--" + k.replace("_", "-"), required=k in ("card", "val", "out"))
     a = ap.parse_args()
     card = json.load(open(a.card))
@@ -99,6 +99,9 @@ def main():
                      f"{m['recall@0.5']:.3f} | {m['dice']:.3f} |")
     L.append("\nCommand: `.venv/bin/python tools/train/evaluate.py --model <checkpoint> --classical --data monuseg-val "
              f"--score {val.get('score_threshold')} --json out/train/real-eval.json`\n")
+    if a.cpp:
+        L.append("## C++ engine check")
+        L.append(a.cpp + "\n")
     if a.bench:
         b = json.load(open(a.bench))
         L.append("## CPU speed")
@@ -108,13 +111,15 @@ def main():
                  f"2-core machine under load (1-min load average {b['load_avg_1min']:.1f}): upper bounds. "
                  "Command: `tools/train/bench_tile.py --card resources/models/nuclei-default/model.json --tile TILE`.\n")
     L.append("## Known limits")
-    L.append("- Trained for well under an hour of shared CPU from scratch: a first model, far from the state of the "
-             "art on MoNuSeg (published Mask R-CNN / HoVer-Net AJI ≈ 0.6–0.7 at 40x).")
+    L.append("- Trained from scratch for about 90 minutes of wall time on a shared 2-core CPU: a first model, below "
+             "published results (e.g. HoVer-Net reports AJI 0.618 / PQ 0.597 on the Kumar test split at 40x; "
+             "different images, not directly comparable). Training continues in the background (out/train/real-r18).")
     L.append("- 0.5 µm/px only; small touching nuclei (lymphocyte clusters) are merged or missed more often.")
     L.append("- Validation is 6 images from the same dataset as training (same TCGA scanners/labs): expect lower "
              "numbers on other labs, stains and scanners; no stain normalisation is done at inference.")
     L.append("- One class (nucleus); no nucleus type, no tissue-type awareness; artefacts (folds, ink, blur) untested.")
-    L.append("- Score threshold chosen on training images; the model has not been calibrated.")
+    L.append("- Score threshold chosen on training images and it is the lowest value tried (0.3): a lower one may be "
+             "better; the model has not been calibrated. Recall (0.64) is its weak side: crowded and pale nuclei are missed.")
     open(a.out, "w").write("\n".join(L) + "\n")
     print(f"wrote {a.out}")
 
