@@ -2,6 +2,7 @@
 // shows what Karyon sees of it: metadata, tissue, tile plan and a picture of both.
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -41,12 +42,13 @@ void register_demo_command(CLI::App& app) {
     print_plan(run_plan(a));
 #ifdef KARYON_HAVE_INFERENCE
     // The synthetic slide is analysed with the model trained on synthetic slides (tests and demo
-    // only); KARYON_MODEL or the shipped default model take precedence when present.
+    // only), not the default model for real H&E; KARYON_MODEL overrides.
     pipeline::AnalyzeOptions o;
     o.slide = slide;
     o.out_dir = fs::path(*out) / "analysis";
-    o.model = pipeline::default_model_path();
-    if (o.model.empty()) o.model = fs::path(KARYON_RESOURCE_DIR) / "models" / "synthetic-test" / "model.json";
+    const char* env_model = std::getenv("KARYON_MODEL");
+    o.model = env_model && *env_model ? fs::path(env_model)
+                                      : fs::path(KARYON_RESOURCE_DIR) / "models" / "synthetic-test" / "model.json";
     o.resume = fs::exists(o.out_dir / "results.sqlite");  // a second demo run re-uses the first
     std::cout << "\nanalysing with " << o.model.string() << "\n";
     const auto result = pipeline::analyze_slide(o, print_analyze_progress);
