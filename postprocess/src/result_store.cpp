@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <type_traits>
 
 #include "karyon/core/errors.hpp"
 
@@ -109,6 +110,27 @@ struct ResultStore::Impl {
     throw core::OutputError(path.string() + ": " + what + ": " + e.what());
   }
 
+  // Runs `work` in one transaction; SQLite's exceptions become OutputError("PATH: what: reason"),
+  // Karyon's own pass through.
+  template <typename Work>
+  auto in_transaction(const char* what, Work&& work) {
+    try {
+      SQLite::Transaction tx(*db);
+      if constexpr (std::is_void_v<decltype(work())>) {
+        work();
+        tx.commit();
+      } else {
+        auto result = work();
+        tx.commit();
+        return result;
+      }
+    } catch (const core::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
+  }
+
   void insert(core::Nucleus& n) {
     if (!insert_nucleus) {
       insert_nucleus = std::make_unique<SQLite::Statement>(
@@ -176,20 +198,14 @@ struct ResultStore::Impl {
 
   // One reviewed field changed and logged with its previous value, in one transaction.
   void update_column(std::int64_t id, const char* column, const std::string& value, const std::string& user) {
-    try {
-      SQLite::Transaction tx(*db);
+    in_transaction("cannot save review edit", [&] {
       const std::string before = column_of(id, column);
       SQLite::Statement q(*db, std::string("UPDATE nuclei SET ") + column + " = ? WHERE id = ?");
       q.bind(1, value);
       q.bind(2, static_cast<std::int64_t>(id));
       q.exec();
       log_edit(id, column, before, value, user);
-      tx.commit();
-    } catch (const core::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      fail("cannot save review edit", e);
-    }
+    });
   }
 
   std::string column_of(std::int64_t id, const char* column) const {
@@ -262,8 +278,7 @@ std::optional<std::string> ResultStore::meta(const std::string& key) const {
 }
 
 void ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::vector<std::int64_t>& final_tiles) {
-  try {
-    SQLite::Transaction tx(*impl_->db);
+  impl_->in_transaction("cannot store results (disk full or read-only?)", [&] {
     for (auto& n : nuclei) impl_->insert(n);
     const std::string at = now_utc();
     for (const auto t : final_tiles) {
@@ -272,12 +287,7 @@ void ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::vector<s
       q.bind(2, at);
       q.exec();
     }
-    tx.commit();
-  } catch (const core::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    impl_->fail("cannot store results (disk full or read-only?)", e);
-  }
+  });
 }
 
 std::set<std::int64_t> ResultStore::final_tiles() const {
@@ -334,8 +344,7 @@ void ResultStore::set_class(std::int64_t id, const std::string& class_name, cons
 }
 
 void ResultStore::set_polygon(std::int64_t id, const core::Nucleus& n, const std::string& user) {
-  try {
-    SQLite::Transaction tx(*impl_->db);
+  impl_->in_transaction("cannot save review edit", [&] {
     impl_->column_of(id, "id");  // throws for an unknown id
     SQLite::Statement q(*impl_->db,
                         "UPDATE nuclei SET geometry = ?, cx = ?, cy = ?, x0 = ?, y0 = ?, x1 = ?, y1 = ?, area_um2 = ?, "
@@ -360,28 +369,17 @@ void ResultStore::set_polygon(std::int64_t id, const core::Nucleus& n, const std
     r.bind(5, static_cast<std::int64_t>(id));
     r.exec();
     impl_->log_edit(id, "polygon", "", std::to_string(n.polygon.outer.size()) + " points", user);
-    tx.commit();
-  } catch (const core::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    impl_->fail("cannot save review edit", e);
-  }
+  });
 }
 
 std::int64_t ResultStore::add_drawn(core::Nucleus n, const std::string& user) {
-  try {
-    SQLite::Transaction tx(*impl_->db);
+  return impl_->in_transaction("cannot save drawn nucleus", [&] {
     n.state = core::ReviewState::Drawn;
     n.tile_id = -1;
     impl_->insert(n);
     impl_->log_edit(n.id, "draw", "", n.uuid, user);
-    tx.commit();
     return n.id;
-  } catch (const core::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    impl_->fail("cannot save drawn nucleus", e);
-  }
+  });
 }
 
 std::vector<ReviewEdit> ResultStore::edits() const {
