@@ -131,7 +131,8 @@ struct ResultStore::Impl {
     }
   }
 
-  void insert(core::Nucleus& n) {
+  // True when the row is new (false: an earlier, killed run already stored this uuid).
+  bool insert(core::Nucleus& n) {
     if (!insert_nucleus) {
       insert_nucleus = std::make_unique<SQLite::Statement>(
           *db, std::string("INSERT OR IGNORE INTO nuclei (") + kInsertColumns +
@@ -171,7 +172,7 @@ struct ResultStore::Impl {
       f.bind(1, n.uuid);
       if (f.executeStep()) n.id = f.getColumn(0).getInt64();
       f.reset();
-      return;
+      return false;
     }
     n.id = db->getLastInsertRowid();
     SQLite::Statement& r = *insert_rtree;
@@ -182,6 +183,7 @@ struct ResultStore::Impl {
     r.bind(4, n.bbox.y0);
     r.bind(5, n.bbox.y1);
     r.exec();
+    return true;
   }
 
   void log_edit(std::int64_t id, const std::string& action, const std::string& before, const std::string& after,
@@ -277,9 +279,10 @@ std::optional<std::string> ResultStore::meta(const std::string& key) const {
   return q.getColumn(0).getString();
 }
 
-void ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::vector<std::int64_t>& final_tiles) {
-  impl_->in_transaction("cannot store results (disk full or read-only?)", [&] {
-    for (auto& n : nuclei) impl_->insert(n);
+std::int64_t ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::vector<std::int64_t>& final_tiles) {
+  return impl_->in_transaction("cannot store results (disk full or read-only?)", [&] {
+    std::int64_t inserted = 0;
+    for (auto& n : nuclei) inserted += impl_->insert(n);
     const std::string at = now_utc();
     for (const auto t : final_tiles) {
       SQLite::Statement q(*impl_->db, "INSERT OR REPLACE INTO tiles (id, finished_at) VALUES (?, ?)");
@@ -287,6 +290,7 @@ void ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::vector<s
       q.bind(2, at);
       q.exec();
     }
+    return inserted;
   });
 }
 

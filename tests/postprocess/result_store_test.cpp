@@ -53,9 +53,9 @@ TEST(ResultStore, replaying_a_tile_after_a_kill_adds_nothing_twice) {
   const auto path = fresh("store2.sqlite");
   postprocess::ResultStore store(path);
   std::vector<core::Nucleus> a{square("a", 0, 0), square("b", 50, 0)};
-  store.commit(a, {7});
+  EXPECT_EQ(store.commit(a, {7}), 2);
   std::vector<core::Nucleus> again{square("b", 50, 0), square("c", 100, 0)};
-  store.commit(again, {7, 8});
+  EXPECT_EQ(store.commit(again, {7, 8}), 1);  // only "c" is new
   EXPECT_EQ(store.count(), 3);
   EXPECT_EQ(again[0].id, a[1].id);
   EXPECT_EQ(store.query({0, 0, 1000, 1000}).size(), 3u);  // the R*Tree has no duplicates either

@@ -45,8 +45,9 @@ class ResultStore {
   std::optional<std::string> meta(const std::string& key) const;
 
   // One transaction: inserts `nuclei` (ignoring any already stored under the same uuid, so that a
-  // resumed run can replay a tile) and marks `final_tiles` done. Fills in the nuclei's ids.
-  void commit(std::vector<core::Nucleus>& nuclei, const std::vector<std::int64_t>& final_tiles);
+  // resumed run can replay a tile) and marks `final_tiles` done. Fills in the nuclei's ids; returns
+  // how many were new.
+  std::int64_t commit(std::vector<core::Nucleus>& nuclei, const std::vector<std::int64_t>& final_tiles);
   std::set<std::int64_t> final_tiles() const;
 
   std::int64_t count(bool include_removed = false) const;  // removed = rejected or deleted
