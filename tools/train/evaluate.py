@@ -39,8 +39,10 @@ def load_any(path):
 
 
 @torch.no_grad()
-def predict(net, img, score_thresh):
+def predict(net, img, score_thresh, nms_thresh=None):
     net.roi_heads.score_thresh = score_thresh
+    if nms_thresh is not None:
+        net.roi_heads.nms_thresh = nms_thresh
     x = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float() / 255.0
     return net([x])[0]
 
@@ -50,15 +52,15 @@ def to_labels(out, shape, score_thresh, mask_thresh):
     lab = np.zeros(shape, np.int32)
     keep = torch.nonzero(out["scores"] > score_thresh).flatten()
     order = keep[torch.argsort(out["scores"][keep])]
-    masks = out["masks"][:, 0]
+    masks = out["masks"][:, 0].numpy()
+    boxes = out["boxes"].floor().int().numpy()
     for k, i in enumerate(order.tolist(), start=1):
-        lab[(masks[i] > mask_thresh).numpy()] = k
+        # masks are pasted within their box (plus a pixel of interpolation): paint only that window
+        x0, y0 = max(0, boxes[i, 0] - 1), max(0, boxes[i, 1] - 1)
+        x1, y1 = min(shape[1], boxes[i, 2] + 2), min(shape[0], boxes[i, 3] + 2)
+        window = lab[y0:y1, x0:x1]
+        window[masks[i, y0:y1, x0:x1] > mask_thresh] = k
     return lab
-
-
-def predict_labels(net, img, score_thresh, mask_thresh):
-    out = predict(net, img, score_thresh)
-    return to_labels(out, img.shape[:2], score_thresh, mask_thresh), len(out["scores"])
 
 
 def upsample(lab, shape):
@@ -73,10 +75,14 @@ def main(argv=None):
     ap.add_argument("--classical", action="store_true", help="also evaluate the classical baseline")
     ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "monuseg-train", "synthetic"])
     ap.add_argument("--sweep", help="comma-separated score thresholds: one model run, metrics for each")
+    ap.add_argument("--nms-sweep", help="comma-separated box NMS IoU thresholds to sweep too (default: the card's)")
+    ap.add_argument("--mask-sweep", help="comma-separated mask thresholds to sweep too (default: the card's)")
     ap.add_argument("--mpp", type=float, default=0.5, help="analysis µm/px (used when no model is given)")
     ap.add_argument("--seed", type=int, default=1001, help="synthetic: slide seed (training used 1..N)")
     ap.add_argument("--size", type=int, default=2048, help="synthetic: slide side at 0.25 µm/px")
     ap.add_argument("--score", type=float, default=None, help="box score threshold (default: the card's)")
+    ap.add_argument("--nms", type=float, default=None, help="box NMS IoU threshold (default: the card's)")
+    ap.add_argument("--mask", type=float, default=None, help="mask probability threshold (default: the card's)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="write per-image and mean results here")
     args = ap.parse_args(argv)
@@ -98,28 +104,43 @@ def main(argv=None):
 
     results = {"data": args.data, "mpp": mpp, "model": args.model, "methods": {}}
     methods = []
+    thr = cfg["thresholds"] if cfg else {}
     if net is not None and args.sweep:
-        ths = [float(t) for t in args.sweep.split(",")]
-        outs = []
-        for s in samples:
-            t0 = time.time()
-            outs.append(predict(net, s.img, min(ths)))
-            print(f"{s.name}: {len(outs[-1]['scores'])} detections, {time.time() - t0:.1f}s", flush=True)
+        floats = lambda text, default: [float(t) for t in text.split(",")] if text else [default]  # noqa: E731
+        scores = floats(args.sweep, thr["box_score"])
+        nmss = floats(args.nms_sweep, thr["box_nms"])
+        masks = floats(args.mask_sweep, thr["mask"])
         results["sweep"] = {}
-        print("\n| score > | AJI | PQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|")
-        for t in ths:
-            rows = [metrics.instance_metrics(s.native_lab, upsample(to_labels(o, s.img.shape[:2], t,
-                    cfg["thresholds"]["mask"]), s.native_lab.shape)) for s, o in zip(samples, outs)]
-            m = metrics.summarize(rows)
-            results["sweep"][str(t)] = m
-            print(f"| {t} | {m['aji']:.3f} | {m['pq']:.3f} | {m['f1@0.5']:.3f} | {m['precision@0.5']:.3f} | "
-                  f"{m['recall@0.5']:.3f} | {m['dice']:.3f} |", flush=True)
+        table = []
+        for n in nmss:  # one model run per NMS setting (NMS is inside the model), at the lowest score threshold
+            outs_n = []
+            for s in samples:
+                t0 = time.time()
+                outs_n.append(predict(net, s.img, min(scores), n))
+                print(f"{s.name}: nms {n}: {len(outs_n[-1]['scores'])} detections, {time.time() - t0:.1f}s",
+                      flush=True)
+            for t in scores:
+                for mt in masks:
+                    rows = [metrics.instance_metrics(s.native_lab, upsample(to_labels(o, s.img.shape[:2], t, mt),
+                                                                            s.native_lab.shape))
+                            for s, o in zip(samples, outs_n)]
+                    m = metrics.summarize(rows)
+                    key = str(t) if len(nmss) == 1 and len(masks) == 1 else f"score={t},nms={n},mask={mt}"
+                    results["sweep"][key] = {**m, "score": t, "nms": n, "mask": mt}
+                    table.append(f"| {t} | {n} | {mt} | {m['aji']:.3f} | {m['pq']:.3f} | {m['f1@0.5']:.3f} | "
+                                 f"{m['precision@0.5']:.3f} | {m['recall@0.5']:.3f} | {m['dice']:.3f} |")
+        print("\n| score > | NMS | mask > | AJI | PQ | F1@0.5 | precision | recall | Dice |\n"
+              "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(table), flush=True)
+        best = max(results["sweep"].values(), key=lambda m: m["aji"])
+        print(f"best AJI: score > {best['score']}, NMS {best['nms']}, mask > {best['mask']}: {best['aji']:.3f}")
         net = None
     if net is not None:
-        thr = cfg["thresholds"]
         score = args.score if args.score is not None else thr["box_score"]
-        methods.append(("model", lambda img: predict_labels(net, img, score, thr["mask"])[0]))
+        nms = args.nms if args.nms is not None else thr["box_nms"]
+        mask = args.mask if args.mask is not None else thr["mask"]
+        methods.append(("model", lambda img: to_labels(predict(net, img, score, nms), img.shape[:2], score, mask)))
         results["score_threshold"] = score
+        results["thresholds"] = {"box_score": score, "box_nms": nms, "mask": mask}
     if args.classical:
         methods.append(("classical", lambda img: classical.segment(img, mpp)))
     for name, fn in methods:

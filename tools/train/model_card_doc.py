@@ -18,6 +18,19 @@ def row(name, m):
             f"{m['precision@0.5']:.3f} | {m['recall@0.5']:.3f} | {m['dice']:.3f} |")
 
 
+def sweep_table(sweep):
+    """Markdown rows of an evaluate.py --sweep result (score only, or score x NMS x mask)."""
+    full = any("nms" in m for m in sweep.values())
+    head = "| score > | NMS | mask > |" if full else "| score > |"
+    out = [head + " AJI | PQ | F1@0.5 | precision | recall | Dice |",
+           "|---" * (head.count("|") - 1 + 6) + "|"]
+    for key, m in sweep.items():
+        lead = f"| {m['score']} | {m['nms']} | {m['mask']} |" if full else f"| {key} |"
+        out.append(f"{lead} {m['aji']:.3f} | {m['pq']:.3f} | {m['f1@0.5']:.3f} | {m['precision@0.5']:.3f} | "
+                   f"{m['recall@0.5']:.3f} | {m['dice']:.3f} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ("card", "val", "sweep", "val_sweep", "bench", "cpp", "out"):
@@ -55,11 +68,8 @@ def main():
              f"detections per tile, mask probability > {thr['mask']}")
     if a.sweep:
         sw = json.load(open(a.sweep))
-        L.append("- the score threshold was chosen on the 24 **training** images (best AJI), not on validation:\n")
-        L.append("| score > | AJI | PQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|")
-        for t, m in sw["sweep"].items():
-            L.append(f"| {t} | {m['aji']:.3f} | {m['pq']:.3f} | {m['f1@0.5']:.3f} | {m['precision@0.5']:.3f} | "
-                     f"{m['recall@0.5']:.3f} | {m['dice']:.3f} |")
+        L.append("- the thresholds were chosen on the 24 **training** images (best AJI), not on validation:\n")
+        L.extend(sweep_table(sw["sweep"]))
     L.append("")
     L.append("## Training data and licences")
     L.append("- MoNuSeg 2018 training set (Kumar et al. 2017/2020; TCGA images), 24 of 30 images (the 6 validation "
@@ -70,7 +80,7 @@ def main():
              "dropped); ~15 % of training crops.")
     L.append("- Training: from scratch (no ImageNet weights offline), AdamW, batch 2 crops of 256², augmentation: "
              "flips, 90° rotations, H&E stain jitter, brightness/contrast/saturation, scale jitter ±15 %, blur, noise. "
-             f"CPU only, 1 thread on a shared 2-core machine; {prov.get('train_steps')} steps "
+             f"{prov.get('hardware')}; {prov.get('train_steps')} steps "
              f"(train args: `{json.dumps(prov.get('train_args'))}`).")
     if prov.get("schedule"):
         L.append(f"- Learning-rate schedule: {prov['schedule']}")
@@ -80,25 +90,25 @@ def main():
              "(prostate), TCGA-DK-A2I6 (bladder), TCGA-RD-A8N9 (stomach); "
              f"{val['methods'][next(iter(val['methods']))]['mean']['n_gt']} nuclei. Predictions at 0.5 µm/px on the "
              "whole image, upsampled (nearest) to the native 0.25 µm/px labels; means over images. "
-             f"Model score threshold {val.get('score_threshold')}.\n")
+             f"Model thresholds {json.dumps(val.get('thresholds', {'box_score': val.get('score_threshold')}))}.\n")
     L.append("| method | AJI | PQ | DQ | SQ | F1@0.5 | precision | recall | pixel Dice |")
     L.append("|---|---|---|---|---|---|---|---|---|")
     for name, r in val["methods"].items():
-        L.append(row("this model" if name == "model" else "classical baseline (H deconvolution + Otsu + watershed)",
-                     r["mean"]))
+        L.append(row("this model" if name == "model" else
+                     "classical baseline (tools/train/classical.py: H deconvolution, top-hat, Otsu, watershed; "
+                     "tuned on the training images)", r["mean"]))
     L.append("\nPer image (model):\n\n| image | AJI | PQ | F1@0.5 | Dice | truth | predicted |\n|---|---|---|---|---|---|---|")
     for r in val["methods"]["model"]["per_image"]:
         L.append(f"| {r['image']} | {r['aji']:.3f} | {r['pq']:.3f} | {r['f1@0.5']:.3f} | {r['dice']:.3f} | "
                  f"{r['n_gt']} | {r['n_pred']} |")
     if a.val_sweep:
         sw = json.load(open(a.val_sweep))
-        L.append("\nFor information, the same validation set at other score thresholds (not used to choose it):\n")
-        L.append("| score > | AJI | PQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|")
-        for t, m in sw["sweep"].items():
-            L.append(f"| {t} | {m['aji']:.3f} | {m['pq']:.3f} | {m['f1@0.5']:.3f} | {m['precision@0.5']:.3f} | "
-                     f"{m['recall@0.5']:.3f} | {m['dice']:.3f} |")
-    L.append("\nCommand: `.venv/bin/python tools/train/evaluate.py --model <checkpoint> --classical --data monuseg-val "
-             f"--score {val.get('score_threshold')} --json out/train/real-eval.json`\n")
+        L.append("\nFor information, the same validation set at other thresholds (not used to choose them):\n")
+        L.extend(sweep_table(sw["sweep"]))
+    t = val.get("thresholds", {"box_score": val.get("score_threshold")})
+    flags = f"--score {t['box_score']}" + (f" --nms {t['box_nms']} --mask {t['mask']}" if "box_nms" in t else "")
+    L.append(f"\nCommand: `.venv/bin/python tools/train/evaluate.py --model {a.card} --classical --data monuseg-val "
+             f"{flags} --json out/train/real-eval.json`\n")
     if a.cpp:
         L.append("## C++ engine check")
         L.append(a.cpp + "\n")
@@ -110,16 +120,18 @@ def main():
                  f"process {b['karyon_cli_detect_s_median_incl_load']} s including model loading. Measured on a shared "
                  f"2-core machine under load (1-min load average {b['load_avg_1min']:.1f}): upper bounds. "
                  "Command: `tools/train/bench_tile.py --card resources/models/nuclei-default/model.json --tile TILE`.\n")
+    m = val["methods"]["model"]["mean"]
     L.append("## Known limits")
-    L.append("- Trained from scratch for about 90 minutes of wall time on a shared 2-core CPU: a first model, below "
-             "published results (e.g. HoVer-Net reports AJI 0.618 / PQ 0.597 on the Kumar test split at 40x; "
-             "different images, not directly comparable). Training continues in the background (out/train/real-r18).")
+    L.append(f"- Trained from scratch ({prov.get('hardware')}): below published results (e.g. HoVer-Net reports "
+             "AJI 0.618 / PQ 0.597 on the Kumar test split at 40x, Mask R-CNN about 0.55; different images, not "
+             "directly comparable).")
     L.append("- 0.5 µm/px only; small touching nuclei (lymphocyte clusters) are merged or missed more often.")
     L.append("- Validation is 6 images from the same dataset as training (same TCGA scanners/labs): expect lower "
              "numbers on other labs, stains and scanners; no stain normalisation is done at inference.")
     L.append("- One class (nucleus); no nucleus type, no tissue-type awareness; artefacts (folds, ink, blur) untested.")
-    L.append("- Score threshold chosen on training images and it is the lowest value tried (0.3): a lower one may be "
-             "better; the model has not been calibrated. Recall (0.64) is its weak side: crowded and pale nuclei are missed.")
+    L.append(f"- Scores are not calibrated probabilities: the box score threshold ({thr['box_score']}) is the one "
+             f"that maximised AJI on the training images. Recall at IoU 0.5 is {m['recall@0.5']:.2f} at precision "
+             f"{m['precision@0.5']:.2f}: missed nuclei (crowded, pale) are its weak side.")
     open(a.out, "w").write("\n".join(L) + "\n")
     print(f"wrote {a.out}")
 

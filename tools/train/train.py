@@ -12,6 +12,7 @@ restart with a lower --lr to decay it). Logs one JSON line per step to OUT/log.j
 """
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -79,6 +80,9 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--cosine-to", type=float, default=None, metavar="LR_MIN",
+                    help="decay the lr from --lr to LR_MIN along a cosine over this run's --max-minutes "
+                         "(a schedule for fixed wall-clock budgets, e.g. a shared CPU; step counts vary with load)")
     ap.add_argument("--max-steps", type=int, default=10 ** 9)
     ap.add_argument("--max-minutes", type=float, default=20.0, help="wall-clock budget of this run")
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
@@ -138,6 +142,9 @@ def main(argv=None):
             break
         ts = time.time()
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        if args.cosine_to is not None:
+            done = min(1.0, (time.time() - start) / 60 / args.max_minutes)
+            lr = args.cosine_to + (lr - args.cosine_to) * 0.5 * (1 + math.cos(math.pi * done))
         for g in opt.param_groups:
             g["lr"] = lr
         imgs = [i.to(args.device) for i in imgs]
