@@ -60,7 +60,7 @@ void register_analyze_command(CLI::App& app) {
   cmd->add_option("--mpp", a->o.mpp, "Slide µm/px, when the file does not say (or says wrong)");
   cmd->add_option("--tile-size", a->o.tile_size, "Tile size, analysis px")->capture_default_str();
   cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)");
-  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score")->capture_default_str();
+  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)");
   cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
   cmd->add_flag("--resume", a->o.resume, "Finish an interrupted run in the same output folder");

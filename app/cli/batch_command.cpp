@@ -104,7 +104,7 @@ void register_batch_command(CLI::App& app) {
   cmd->add_option("--mpp", a->o.mpp, "µm/px for every slide (only when the files do not say)");
   cmd->add_option("--tile-size", a->o.tile_size, "Tile size, analysis px")->capture_default_str();
   cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)");
-  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score")->capture_default_str();
+  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)");
   cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
   cmd->add_option("--shard", a->shard, "Only shard I of N (0-based), e.g. 2/8: slides at sorted positions p with p % N == I");

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
                                        QStringLiteral("Detection model card (JSON); remembered for later sessions."),
                                        QStringLiteral("card"));
   const QCommandLineOption thresholdOption(QStringLiteral("score-threshold"),
-                                           QStringLiteral("Minimum detection score, 0..1 (default 0.7)."),
+                                           QStringLiteral("Minimum detection score, 0..1 (default: the model card's)."),
                                            QStringLiteral("t"));
   const QCommandLineOption deviceOption(QStringLiteral("device"),
                                         QStringLiteral("Detection device: cpu, cuda:0, cuda:all (default: last used, else cpu)."),

@@ -52,7 +52,7 @@ std::string display_class(std::string name) {
 
 // What must match for --resume to continue rather than mix two different analyses.
 json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& m, const inference::ModelCard& card,
-                          const tiling::TilePlan& plan) {
+                          const tiling::TilePlan& plan, double score_threshold) {
   json j;
   j["slide"] = fs::absolute(o.slide).lexically_normal().string();
   j["slide_size"] = {m.width(), m.height()};
@@ -62,7 +62,7 @@ json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& 
   j["tile_size"] = plan.tile_size;
   j["overlap"] = plan.overlap;
   j["extent"] = {plan.extent.x, plan.extent.y, plan.extent.width, plan.extent.height};
-  j["score_threshold"] = o.score_threshold;
+  j["score_threshold"] = score_threshold;
   return j;
 }
 
@@ -96,8 +96,10 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     throw InvalidArgument("no model given and no default model installed (resources/models/nuclei-default); pass --model CARD.json");
   const auto card = inference::read_model_card(model.string());
   if (!(card.mpp > 0)) throw core::ModelError(model.string() + ": the model card does not say its µm/px (input.mpp)");
-  if (!(o.score_threshold >= 0 && o.score_threshold < 1))
+  if (!(o.score_threshold < 1))  // negative: the card's; NaN and >= 1 are refused
     throw InvalidArgument("score threshold " + std::to_string(o.score_threshold) + " must be within [0, 1)");
+  // The card's threshold is the one its model was tuned at (on training images); --score-threshold overrides.
+  const double score_threshold = o.score_threshold >= 0 ? o.score_threshold : card.thresholds.box_score;
 
   // Slide, tissue, plan.
   const auto slide = tiling::Slide::open(o.slide);
@@ -124,7 +126,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     throw InvalidArgument(o.out_dir.string() + " already holds the results of an earlier run (results.sqlite): pass "
                           "--resume to finish it, or choose another output folder");
   postprocess::ResultStore store(summary.store);
-  const json fingerprint = settings_fingerprint(o, slide->metadata(), card, plan);
+  const json fingerprint = settings_fingerprint(o, slide->metadata(), card, plan, score_threshold);
   std::uint64_t salt = 0;
   if (existing) {
     const auto saved = store.meta("settings");
@@ -178,7 +180,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     pool_options.workers_per_device = o.workers_per_device;
     pool_options.batch_size = o.batch_size;
     pool_options.model.precision = inference::parse_precision(o.precision);
-    pool_options.model.score_threshold = o.score_threshold;
+    pool_options.model.score_threshold = score_threshold;
     inference::WorkerPool pool(model.string(), pool_options);
     tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2}, cancel);
     postprocess::TileMerger merger(plan.tiles, plan.cols, plan.rows);
@@ -306,7 +308,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
                 {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
   s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};
   s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
-                   {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", o.score_threshold},
+                   {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", score_threshold},
                    {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
   if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
   s["counts"] = {{"tiles_planned", summary.tiles_planned}, {"tiles_run", summary.tiles_run},

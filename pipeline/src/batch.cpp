@@ -112,7 +112,7 @@ std::string settings_mismatch(const json& s, const AnalyzeOptions& o) {
       diff.push_back(std::string(key) + " " + (set.contains(key) ? set[key].dump() : "?") + " (now " +
                      json(want).dump() + ")");
   };
-  num("score_threshold", o.score_threshold);
+  if (o.score_threshold >= 0) num("score_threshold", o.score_threshold);
   num("tile_size", o.tile_size);
   num("heatmap_cell_um", o.heatmap_cell_um);
   if (o.overlap >= 0) num("overlap", o.overlap);

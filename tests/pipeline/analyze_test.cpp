@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
@@ -119,6 +120,28 @@ TEST(Analyze, existing_results_are_never_overwritten_and_resume_checks_the_setti
   EXPECT_THROW(pipeline::analyze_slide(o), core::InvalidArgument);
   o.score_threshold = 0.3;
   EXPECT_EQ(pipeline::analyze_slide(o).tiles_run, 0);  // everything was done: nothing to redo
+}
+
+TEST(Analyze, score_threshold_defaults_to_the_model_cards) {
+  std::ifstream card_file(KARYON_PIPELINE_MODEL);
+  const double card_threshold = nlohmann::json::parse(card_file)["thresholds"]["box_score"].get<double>();
+  const core::Level0Rect one_tile{512, 384, 256, 256};  // the middle of the synthetic tissue
+  auto by_default = options("card_threshold");
+  by_default.score_threshold = -1;  // what the CLI passes when --score-threshold is not given
+  by_default.region = one_tile;
+  const auto a = pipeline::analyze_slide(by_default);
+  std::ifstream sj(a.summary_json);
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(sj)["settings"]["score_threshold"].get<double>(), card_threshold);
+  auto explicit_card = options("explicit_card_threshold");
+  explicit_card.score_threshold = card_threshold;
+  explicit_card.region = one_tile;
+  EXPECT_GT(a.nuclei, 0) << "the comparison would be vacuous";
+  EXPECT_EQ(nuclei_of(a.store), nuclei_of(pipeline::analyze_slide(explicit_card).store));
+  for (const double bad : {1.0, std::nan("")}) {
+    auto o = options("bad_threshold");
+    o.score_threshold = bad;
+    EXPECT_THROW(pipeline::analyze_slide(o), core::InvalidArgument) << bad;
+  }
 }
 
 TEST(Analyze, unwritable_output_and_bad_slides_are_clear_errors) {

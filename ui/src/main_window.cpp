@@ -76,7 +76,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   {
     QSettings settings;
     m_modelPath = settings.value(kModelKey).toString();
-    m_scoreThreshold = settings.value(kThresholdKey, 0.7).toDouble();
+    m_scoreThreshold = settings.value(kThresholdKey, -1.0).toDouble();  // < 0: the model card's
     m_device = settings.value(kDeviceKey, QStringLiteral("cpu")).toString();
   }
 
@@ -780,9 +780,10 @@ void MainWindow::showModelDialog() {
   row->addWidget(browse);
   form->addRow(tr("Model card:"), row);
   auto* threshold = new QDoubleSpinBox(&dialog);
-  threshold->setRange(0.0, 0.99);
+  threshold->setRange(-0.05, 0.99);  // the minimum stands for "the model card's threshold"
   threshold->setSingleStep(0.05);
-  threshold->setValue(m_scoreThreshold);
+  threshold->setSpecialValueText(tr("model card's"));
+  threshold->setValue(m_scoreThreshold < 0 ? -0.05 : m_scoreThreshold);
   form->addRow(tr("Score threshold:"), threshold);
   auto* device = new QComboBox(&dialog);
   device->setEditable(true);
@@ -795,7 +796,7 @@ void MainWindow::showModelDialog() {
   form->addRow(buttons);
   if (dialog.exec() != QDialog::Accepted) return;
   setModelPath(path->text().trimmed());
-  m_scoreThreshold = threshold->value();
+  m_scoreThreshold = threshold->value() < 0 ? -1.0 : threshold->value();
   m_device = device->currentText().trimmed().isEmpty() ? QStringLiteral("cpu") : device->currentText().trimmed();
   QSettings().setValue(kThresholdKey, m_scoreThreshold);
   QSettings().setValue(kDeviceKey, m_device);

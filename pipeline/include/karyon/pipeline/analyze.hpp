@@ -34,7 +34,7 @@ struct AnalyzeOptions {
   std::optional<double> mpp;          // slide µm/px when the file lacks (or misstates) it
   int tile_size = 512;
   int overlap = -1;                   // -1: the largest nucleus diameter
-  double score_threshold = 0.7;       // as in the source article
+  double score_threshold = -1;        // < 0: the model card's thresholds.box_score (what it was tuned at)
   bool resume = false;                // continue a killed run in out_dir
   bool gzip = false;                  // nuclei.geojson.gz instead of nuclei.geojson
   double heatmap_cell_um = 100;

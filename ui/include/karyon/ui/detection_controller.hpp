@@ -33,7 +33,7 @@ struct DetectionRequest {
   QString outputDir;                // empty: outputFolderFor(slidePath, region)
   QString modelPath;                // model card (JSON)
   std::optional<QRect> regionLevel0;  // level-0 pixels; nullopt = whole slide
-  double scoreThreshold = 0.7;
+  double scoreThreshold = -1;  // < 0: the model card's
   QString device = QStringLiteral("cpu");
   int batchSize = 2;
   int readerThreads = 2;

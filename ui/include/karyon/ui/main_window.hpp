@@ -179,7 +179,7 @@ class MainWindow : public QMainWindow {
   ReviewSession* m_session = nullptr;
   std::shared_ptr<NucleusOverlay> m_overlay;
   QString m_modelPath;  // chosen by the user; empty = default
-  double m_scoreThreshold = 0.7;
+  double m_scoreThreshold = -1;  // < 0: the model card's
   QString m_device = QStringLiteral("cpu");
   qint64 m_lastHeatmapRefreshMs = 0;
   int m_exporting = 0;
