@@ -33,7 +33,7 @@ def sweep_table(sweep):
 
 def main():
     ap = argparse.ArgumentParser()
-    for k in ("card", "val", "sweep", "val_sweep", "bench", "cpp", "out"):
+    for k in ("card", "val", "sweep", "val_sweep", "product", "bench", "cpp", "out"):
         ap.add_argument("--" + k.replace("_", "-"), required=k in ("card", "val", "out"))
     a = ap.parse_args()
     card = json.load(open(a.card))
@@ -109,6 +109,17 @@ def main():
     flags = f"--score {t['box_score']}" + (f" --nms {t['box_nms']} --mask {t['mask']}" if "box_nms" in t else "")
     L.append(f"\nCommand: `.venv/bin/python tools/train/evaluate.py --model {a.card} --classical --data monuseg-val "
              f"{flags} --json out/train/real-eval.json`\n")
+    if a.product:
+        p = json.load(open(a.product))
+        m = p["mean"]
+        L.append("## The same validation images through the product")
+        L.append("`karyon-cli analyze IMAGE --mpp 0.25` (tissue detection, 512² tiles, cross-tile merge, polygons, "
+                 "the card's thresholds) then `karyon-cli evaluate nuclei.geojson TRUTH` (the product's metric code), "
+                 "means over the 6 images — what a user gets. Command: `tools/train/product_eval.py --cli "
+                 "build/app/karyon-cli --out out/train/product-eval --json out/train/product-eval.json`.\n")
+        L.append("| AJI | PQ | DQ | SQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|---|")
+        L.append("| " + " | ".join(f"{m[k]:.3f}" for k in ("aji", "pq", "dq", "sq", "f1", "precision", "recall",
+                                                              "dice")) + " |\n")
     if a.cpp:
         L.append("## C++ engine check")
         L.append(a.cpp + "\n")
