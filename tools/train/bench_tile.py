@@ -47,8 +47,7 @@ def main():
     print(json.dumps({"tile": os.path.basename(a.tile), "tile_px": list(img.shape[:2]), "threads": a.threads,
                       "torchvision_s_median": round(float(np.median(ts)), 3), "detections": n,
                       "karyon_cli_detect_s_median_incl_load": round(float(np.median(cpp)), 3),
-                      "load_avg_1min": os.getloadavg()[0],
-                      "note": "shared 2-core machine under load from other jobs: timings are upper bounds"}))
+                      "load_avg_1min": os.getloadavg()[0]}))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ def main():
             with open(args.metrics) as f:
                 m = json.load(f)
             metrics = {"data": m.get("data"), "score_threshold": m.get("score_threshold"),
+                       "thresholds": m.get("thresholds"),
                        **{k: v["mean"] for k, v in m["methods"].items()}}
         else:
             metrics = json.loads(args.metrics)

@@ -129,7 +129,8 @@ def main():
         L.append(f"One {b['tile_px'][0]}×{b['tile_px'][1]} tile ({b['tile']}, CMU-1 small region at 0.499 µm/px), "
                  f"{b['threads']} thread: {b['torchvision_s_median']} s in torchvision; a whole `karyon-cli detect` "
                  f"process {b['karyon_cli_detect_s_median_incl_load']} s including model loading. Measured on a shared "
-                 f"2-core machine under load (1-min load average {b['load_avg_1min']:.1f}): upper bounds. "
+                 f"2-core machine (1-min load average {b['load_avg_1min']:.1f}; above 1, other jobs shared the "
+                 "cores and the timings are upper bounds). "
                  "Command: `tools/train/bench_tile.py --card resources/models/nuclei-default/model.json --tile TILE`.\n")
     m = val["methods"]["model"]["mean"]
     L.append("## Known limits")
