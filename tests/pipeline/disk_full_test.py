@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""A disk that fills up during `karyon-cli analyze` (simulated with RLIMIT_FSIZE, the per-file size limit: writes past
+it fail with EFBIG as on a full disk): the run must stop with a clear error naming the store, not crash; once there
+is room, `--resume` must finish with exactly the nuclei of an uninterrupted run. Usage: CLI MODEL WORKDIR"""
+import os
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+
+cli, model, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+slide = os.path.join(work, "slide.tiff")
+subprocess.run([cli, "synth", slide, "--width", "1280", "--height", "1024", "--mpp", "0.5", "--seed", "5"],
+               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+common = ["--model", model, "--tile-size", "256", "--score-threshold", "0.3", "--batch", "1"]
+
+
+def nuclei(out):
+    db = sqlite3.connect(os.path.join(out, "results.sqlite"))
+    rows = db.execute("SELECT round(cx, 1), round(cy, 1), round(area_um2, 2) FROM nuclei").fetchall()
+    db.close()
+    return sorted(rows)
+
+
+ref = os.path.join(work, "reference")
+subprocess.run([cli, "analyze", slide, "-o", ref] + common, check=True, stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL)
+expected = nuclei(ref)
+assert len(expected) > 20, f"only {len(expected)} nuclei: the comparison would be vacuous"
+
+# Half the finished store's size: the store (or its write-ahead log) hits the limit partway through the slide.
+limit = os.path.getsize(os.path.join(ref, "results.sqlite")) // 2
+
+
+def small_disk():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG) instead of killing the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+full = os.path.join(work, "full")
+r = subprocess.run([cli, "analyze", slide, "-o", full] + common, preexec_fn=small_disk, capture_output=True, text=True)
+print(f"file size limit {limit} bytes: exit {r.returncode}; {r.stderr.strip().splitlines()[-1]}")
+assert r.returncode == 1, f"expected a clean error exit (1), got {r.returncode}: {r.stderr[-2000:]}"
+assert "results.sqlite" in r.stderr and "disk full" in r.stderr, r.stderr[-2000:]
+assert len(nuclei(full)) < len(expected), "the limit did not stop the run partway: the test would be vacuous"
+
+subprocess.run([cli, "analyze", slide, "-o", full, "--resume"] + common, check=True, stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL)
+got = nuclei(full)
+assert got == expected, f"resumed run differs: {len(got)} vs {len(expected)} nuclei"
+print(f"1 passed, 0 failed (disk full, then --resume: {len(got)} nuclei, identical to the uninterrupted run)")
