@@ -5,7 +5,8 @@ sweep on the training images (evaluate.py --sweep --data monuseg-train --json) a
 (bench_tile.py output).
 
   model_card_doc.py --card resources/models/nuclei-default/model.json --val out/train/real-eval.json \
-     --sweep out/train/real-sweep-train.json --val-sweep out/train/real-sweep-val.json --bench out/train/real-bench.json \
+     --sweep out/train/b-sweep-train.json --val-sweep out/train/b-sweep-val.json --product out/train/product-eval.json \
+     --bench out/train/b-bench.json --cpp "..." \
      --out docs/MODEL_CARD.md
 """
 import argparse
@@ -134,9 +135,10 @@ def main():
                  "Command: `tools/train/bench_tile.py --card resources/models/nuclei-default/model.json --tile TILE`.\n")
     m = val["methods"]["model"]["mean"]
     L.append("## Known limits")
-    L.append(f"- Trained from scratch ({prov.get('hardware')}): below published results (e.g. HoVer-Net reports "
-             "AJI 0.618 / PQ 0.597 on the Kumar test split at 40x, Mask R-CNN about 0.55; different images, not "
-             "directly comparable).")
+    L.append(f"- Trained from scratch ({prov.get('hardware')}), a ResNet-18 at 0.5 µm/px. For scale, published "
+             "results on the Kumar/MoNuSeg test images at 40x: Mask R-CNN about AJI 0.55, HoVer-Net AJI 0.618 / "
+             "PQ 0.597 (other images than this validation split: not directly comparable). A GPU run (ResNet-50, "
+             "0.25 µm/px, longer) is the way towards HoVer-Net's numbers.")
     L.append("- 0.5 µm/px only; small touching nuclei (lymphocyte clusters) are merged or missed more often.")
     L.append("- Validation is 6 images from the same dataset as training (same TCGA scanners/labs): expect lower "
              "numbers on other labs, stains and scanners; no stain normalisation is done at inference.")
