@@ -4,27 +4,15 @@ it fail with EFBIG as on a full disk): the run must stop with a clear error nami
 is room, `--resume` must finish with exactly the nuclei of an uninterrupted run. Usage: CLI MODEL WORKDIR"""
 import os
 import resource
-import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 
+from cli_support import analyze_flags, fresh_slide, nuclei
+
 cli, model, work = sys.argv[1:4]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-slide = os.path.join(work, "slide.tiff")
-subprocess.run([cli, "synth", slide, "--width", "1280", "--height", "1024", "--mpp", "0.5", "--seed", "5"],
-               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-common = ["--model", model, "--tile-size", "256", "--score-threshold", "0.3", "--batch", "1"]
-
-
-def nuclei(out):
-    db = sqlite3.connect(os.path.join(out, "results.sqlite"))
-    rows = db.execute("SELECT round(cx, 1), round(cy, 1), round(area_um2, 2) FROM nuclei").fetchall()
-    db.close()
-    return sorted(rows)
-
+slide = fresh_slide(cli, work, seed=5)
+common = analyze_flags(model)
 
 ref = os.path.join(work, "reference")
 subprocess.run([cli, "analyze", slide, "-o", ref] + common, check=True, stdout=subprocess.DEVNULL,

@@ -2,27 +2,17 @@
 """kill -9 during `karyon-cli analyze`, then `--resume`: the store must hold exactly the nuclei of an
 uninterrupted run (same geometry, nothing lost, nothing twice). Usage: CLI MODEL WORKDIR"""
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 
+from cli_support import analyze_flags, fresh_slide, nuclei
+
 cli, model, work = sys.argv[1:4]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-slide = os.path.join(work, "slide.tiff")
-subprocess.run([cli, "synth", slide, "--width", "1280", "--height", "1024", "--mpp", "0.5", "--seed", "4"],
-               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-common = ["--model", model, "--tile-size", "256", "--score-threshold", "0.3", "--batch", "1"]
-
-
-def nuclei(out):
-    db = sqlite3.connect(os.path.join(out, "results.sqlite"))
-    rows = db.execute("SELECT round(cx, 1), round(cy, 1), round(area_um2, 2) FROM nuclei").fetchall()
-    db.close()
-    return rows
+slide = fresh_slide(cli, work, seed=4)
+common = analyze_flags(model)
 
 
 def final_tiles(out):
