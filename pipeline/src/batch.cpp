@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/inference/model_card.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
 namespace karyon::pipeline {
@@ -102,9 +103,22 @@ std::optional<json> finished_summary(const fs::path& dir) {
   return j;
 }
 
+// The options with the defaults analyze_slide would apply made explicit: the default model and its card's score
+// threshold. Read once per batch; an unreadable card is left for each slide's analysis to report.
+AnalyzeOptions as_run(AnalyzeOptions o) {
+  if (o.model.empty()) o.model = default_model_path();
+  if (o.score_threshold < 0 && !o.model.empty()) {
+    try {
+      o.score_threshold = inference::read_model_card(o.model.string()).thresholds.box_score;
+    } catch (const core::Error&) {
+    }
+  }
+  return o;
+}
+
 // Empty when a finished slide was analysed with the settings asked for now; otherwise what differs.
 // Re-running with other settings must not silently report old results as done.
-std::string settings_mismatch(const json& s, const AnalyzeOptions& o) {
+std::string settings_mismatch(const json& s, const AnalyzeOptions& o) {  // o: as_run(), defaults made explicit
   std::vector<std::string> diff;
   const json& set = s.value("settings", json::object());
   auto num = [&](const char* key, double want) {
@@ -112,7 +126,7 @@ std::string settings_mismatch(const json& s, const AnalyzeOptions& o) {
       diff.push_back(std::string(key) + " " + (set.contains(key) ? set[key].dump() : "?") + " (now " +
                      json(want).dump() + ")");
   };
-  if (o.score_threshold >= 0) num("score_threshold", o.score_threshold);
+  if (o.score_threshold >= 0) num("score_threshold", o.score_threshold);  // < 0 only if the card was unreadable
   num("tile_size", o.tile_size);
   num("heatmap_cell_um", o.heatmap_cell_um);
   if (o.overlap >= 0) num("overlap", o.overlap);
@@ -472,12 +486,13 @@ BatchResult run_batch(const BatchOptions& o, const std::function<void(const Batc
   };
 
   // Finished slides are known before anything runs, so the first report is already complete.
+  const AnalyzeOptions wanted = as_run(o.analyze);
   for (const auto& s : o.slides) {
     ReportRow row;
     row.slide = s.key;
     row.output = s.name;
     if (auto sum = finished_summary(o.out_dir / s.name)) {
-      if (const auto diff = settings_mismatch(*sum, o.analyze); diff.empty()) {
+      if (const auto diff = settings_mismatch(*sum, wanted); diff.empty()) {
         row.status = SlideStatus::Done;
         row.reused = true;
         row.nuclei = (*sum)["counts"].value("nuclei", std::int64_t{-1});

@@ -123,6 +123,20 @@ r = batch(ref, "--ext", "tiff", check_rc=0)   # without the broken file: everyth
 assert len(report(ref)["slides"]) == 3
 ok("re-run: 3 slides reused (stores untouched), broken.svs retried and failed again; --ext tiff: exit 0")
 
+# Without --score-threshold the model card's applies (0.0 for the tiny model), not the 0.3 the slides were made
+# with: they must not be reported as done from the old results.
+other = os.path.join(work, "other_threshold")
+shutil.copytree(ref, other)
+shutil.copy(ref + ".log.jsonl", other + ".log.jsonl")
+n_before = len(events(other))
+r = subprocess.run([cli, "batch", slides, "-o", other, "--log-json", other + ".log.jsonl", "--ext", "tiff"] +
+                   [a for a in common if a not in ("--score-threshold", "0.3")], capture_output=True, text=True,
+                   timeout=600)
+again = events(other)[n_before:]
+assert not any(e["event"] == "slide_reused" for e in again), again
+assert [e["event"] for e in again].count("slide_start") == 3, again
+ok(f"re-run with the card's threshold instead of 0.3: no slide reused (exit {r.returncode})")
+
 # --- 3. shards + merge equal one process --------------------------------------------------------------
 sh = os.path.join(work, "sharded")
 for i in range(3):
