@@ -18,6 +18,8 @@ import readers
 DATA = os.environ.get("KARYON_DATA", "/work/shared/data")
 MONUSEG = os.path.join(DATA, "monuseg2018")
 DSB = os.path.join(DATA, "dsb2018_bbbc038_he_subset")
+CONSEP = os.path.join(DATA, "consep_hovernet_patches")
+CONSEP_MPP = 0.25  # 40x (SOURCE.txt)
 
 # Fixed validation split BY IMAGE (never used for training): 6 of the 30 MoNuSeg training images, 3 from each
 # annotation source, 6 different TCGA tissue-source sites / organs (lung, breast, kidney, prostate, bladder,
@@ -101,6 +103,47 @@ def load_dsb(reference_area, max_images=None):
         s = float(np.clip(math.sqrt(reference_area / np.median(a)), 0.33, 2.0))
         im2, lb2 = resample(img, lab, s)
         out.append(Sample("dsb/" + i[:12], im2, lb2, native_lab=lab, scale=s))
+    return out
+
+
+def consep_patches(split):
+    """CoNSeP's 256² patches of one split (train: training; test: external validation), sorted by name."""
+    out = []
+    for p in sorted(glob.glob(os.path.join(CONSEP, split, "images", "*.jpg"))):
+        n = os.path.splitext(os.path.basename(p))[0]
+        out.append((n, p, os.path.join(CONSEP, split, "labels", n + ".png")))
+    return out
+
+
+def load_consep_mosaics(split, mpp, seed=0):
+    """CoNSeP patches at the analysis µm/px (256² at 0.25 µm/px -> 128² at 0.5), four at a time in a 2x2 mosaic
+    so that a training crop is mostly tissue rather than padding. The patches' positions in their 1000² source
+    tiles are not recorded (they overlap by 24 px in an irregular layout), so the mosaics are of random patches;
+    nuclei cut by a patch edge stay cut, as in the source. Instance ids are renumbered per mosaic."""
+    items = consep_patches(split)
+    order = np.random.default_rng(seed).permutation(len(items))
+    out = []
+    for g in range(0, len(order) - 3, 4):
+        tiles = []
+        for k in order[g:g + 4]:
+            n, ip, lp = items[k]
+            img = np.asarray(Image.open(ip).convert("RGB"))
+            lab = np.asarray(Image.open(lp)).astype(np.int32)
+            tiles.append(resample(img, lab, CONSEP_MPP / mpp))
+        h, w = tiles[0][1].shape
+        img = np.zeros((2 * h, 2 * w, 3), np.uint8)
+        lab = np.zeros((2 * h, 2 * w), np.int32)
+        nxt = 0
+        for q, (im, lb) in enumerate(tiles):
+            y, x = (q // 2) * h, (q % 2) * w
+            img[y:y + h, x:x + w] = im[:h, :w]
+            ids = np.unique(lb[:h, :w])
+            ids = ids[ids > 0]
+            remap = np.zeros(int(lb.max()) + 1, np.int32)
+            remap[ids] = np.arange(nxt + 1, nxt + 1 + len(ids))
+            nxt += len(ids)
+            lab[y:y + h, x:x + w] = remap[lb[:h, :w]]
+        out.append(Sample(f"consep/{split}/mosaic{g // 4}", img, lab, src_mpp=CONSEP_MPP))
     return out
 
 

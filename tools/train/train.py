@@ -52,16 +52,39 @@ def build_samples(args, root):
         return synthetic_samples(root, args.mpp, range(1, 1 + args.synth_slides)), None
     tr = data.load_monuseg("train", args.mpp)
     weights = [s.img.shape[0] * s.img.shape[1] for s in tr]
+    # Crop shares by source, whatever their pixel counts: MoNuSeg takes what the others leave.
+    shares = {"dsb": 0.15, "consep": 0.35}
+    tot_m = sum(weights)
+    rest = 1.0 - sum(v for k, v in shares.items() if k in args.data)
+    extra = []
     if "dsb" in args.data:
         ref = data.median_area(tr)
         dsb = [s for s in data.load_dsb(ref) if 0.34 < s.scale < 1.99]  # drop images whose scale was clamped
-        tot_m = sum(weights)
-        tot_d = sum(s.img.shape[0] * s.img.shape[1] for s in dsb)
-        # DSB: ~15% of the crops, whatever its pixel count.
-        weights += [s.img.shape[0] * s.img.shape[1] * (0.15 / 0.85) * tot_m / tot_d for s in dsb]
         print(f"DSB: {len(dsb)} images kept (scale by nucleus size, not clamped)", flush=True)
-        tr += dsb
+        extra.append((dsb, shares["dsb"]))
+    if "consep" in args.data:
+        consep = data.load_consep_mosaics("train", args.mpp)
+        print(f"CoNSeP train: {len(consep)} mosaics of 4 patches", flush=True)
+        extra.append((consep, shares["consep"]))
+    for group, share in extra:
+        tot = sum(s.img.shape[0] * s.img.shape[1] for s in group)
+        weights += [s.img.shape[0] * s.img.shape[1] * (share / rest) * tot_m / tot for s in group]
+        tr += group
     return tr, weights
+
+
+def init_from_card(net, card_path):
+    """Start from a shipped card's weights (fp16 safetensors, frozen-BN buffers = BatchNorm2d's running stats):
+    how training continues across sessions when only resources/models/ was committed."""
+    from safetensors.torch import load_file
+    with open(card_path) as f:
+        card = json.load(f)
+    sd = load_file(os.path.join(os.path.dirname(os.path.abspath(card_path)), card["weights"]))
+    missing, unexpected = net.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit(f"{card_path}: weights do not fit --arch: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return card
 
 
 def collate(batch):
@@ -70,7 +93,7 @@ def collate(batch):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="synthetic", choices=["synthetic", "monuseg", "monuseg+dsb"])
+    ap.add_argument("--data", default="synthetic", choices=["synthetic", "monuseg", "monuseg+dsb", "monuseg+dsb+consep"])
     ap.add_argument("--out", required=True)
     ap.add_argument("--mpp", type=float, default=0.5, help="analysis µm/px")
     ap.add_argument("--arch", default="{}", help="JSON overrides of tools/train/model.SMALL_ARCH")
@@ -92,6 +115,7 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--synth-slides", type=int, default=6)
+    ap.add_argument("--init-card", help="start from this exported card's weights (when OUT has no last.pt)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -112,6 +136,10 @@ def main(argv=None):
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
         print(f"resumed {ckpt_path} at step {step}", flush=True)
+    elif args.init_card:
+        card = init_from_card(net, args.init_card)
+        step = int(card.get("provenance", {}).get("train_steps", 0) or 0)
+        print(f"initialised from {args.init_card} (step {step})", flush=True)
 
     t0 = time.time()
     samples, weights = build_samples(args, root)
