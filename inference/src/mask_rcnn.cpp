@@ -231,32 +231,34 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   const int64_t T = anchors.size(0);
   const at::Tensor proposals_all =
       decode_boxes(deltas.reshape({-1, 4}), anchors.repeat({B, 1}), 1, 1, 1, 1).view({B, T, 4});
-  std::vector<at::Tensor> top_idx, level_ids;
-  int64_t offset = 0;
-  for (std::size_t l = 0; l < n_per_level.size(); ++l) {
-    const int64_t n = n_per_level[l];
-    const int64_t k = std::min<int64_t>(arch_.rpn_pre_nms_top_n, n);
-    const at::Tensor idx = std::get<1>(objectness.slice(1, offset, offset + n).topk(k, 1));
-    top_idx.push_back(idx + offset);
-    level_ids.push_back(at::full({B, k}, static_cast<int64_t>(l), fopts.dtype(at::kLong)));
-    offset += n;
-  }
-  const at::Tensor tidx = at::cat(top_idx, 1);
-  const at::Tensor lvls = at::cat(level_ids, 1);
-  const at::Tensor obj_top = at::sigmoid(at::gather(objectness, 1, tidx));
-  const at::Tensor prop_top = at::gather(proposals_all, 1, tidx.unsqueeze(2).expand({B, tidx.size(1), 4}));
+  // Per image: its own top-n counts (they may scale with its area, see ArchitectureConfig::top_n_for).
   std::vector<at::Tensor> proposals(static_cast<std::size_t>(B));
+  std::vector<int64_t> max_detections(static_cast<std::size_t>(B));
   for (int64_t i = 0; i < B; ++i) {
     const auto [h, wd] = sizes[static_cast<std::size_t>(i)];
-    at::Tensor boxes = clip_boxes(prop_top[i], h, wd);
-    at::Tensor scores = obj_top[i];
-    at::Tensor lv = lvls[i];
+    const int64_t pre_n = arch_.top_n_for(arch_.rpn_pre_nms_top_n, h, wd);
+    const int64_t post_n = arch_.top_n_for(arch_.rpn_post_nms_top_n, h, wd);
+    max_detections[static_cast<std::size_t>(i)] = arch_.top_n_for(th.detections_per_img, h, wd);
+    std::vector<at::Tensor> top_idx, level_ids;
+    int64_t offset = 0;
+    for (std::size_t l = 0; l < n_per_level.size(); ++l) {
+      const int64_t n = n_per_level[l];
+      const int64_t k = std::min<int64_t>(pre_n, n);
+      const at::Tensor idx = std::get<1>(objectness[i].slice(0, offset, offset + n).topk(k, 0));
+      top_idx.push_back(idx + offset);
+      level_ids.push_back(at::full({k}, static_cast<int64_t>(l), fopts.dtype(at::kLong)));
+      offset += n;
+    }
+    const at::Tensor tidx = at::cat(top_idx, 0);
+    at::Tensor lv = at::cat(level_ids, 0);
+    at::Tensor scores = at::sigmoid(objectness[i].index_select(0, tidx));
+    at::Tensor boxes = clip_boxes(proposals_all[i].index_select(0, tidx), h, wd);
     at::Tensor keep = remove_small_boxes(boxes, 1e-3);
     boxes = boxes.index_select(0, keep), scores = scores.index_select(0, keep), lv = lv.index_select(0, keep);
     keep = at::where(scores >= arch_.rpn_score_thresh)[0];
     boxes = boxes.index_select(0, keep), scores = scores.index_select(0, keep), lv = lv.index_select(0, keep);
     keep = ops::batched_nms(boxes, scores, lv, arch_.rpn_nms_thresh);
-    keep = keep.slice(0, 0, arch_.rpn_post_nms_top_n);
+    keep = keep.slice(0, 0, post_n);
     proposals[static_cast<std::size_t>(i)] = boxes.index_select(0, keep);
   }
 
@@ -290,7 +292,7 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     boxes = boxes.index_select(0, keep), scores = scores.index_select(0, keep), labels = labels.index_select(0, keep);
     keep = remove_small_boxes(boxes, 1e-2);
     boxes = boxes.index_select(0, keep), scores = scores.index_select(0, keep), labels = labels.index_select(0, keep);
-    keep = ops::batched_nms(boxes, scores, labels, th.box_nms).slice(0, 0, th.detections_per_img);
+    keep = ops::batched_nms(boxes, scores, labels, th.box_nms).slice(0, 0, max_detections[static_cast<std::size_t>(i)]);
     auto& o = out[static_cast<std::size_t>(i)];
     o.boxes = boxes.index_select(0, keep);
     o.scores = scores.index_select(0, keep);

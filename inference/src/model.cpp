@@ -267,6 +267,9 @@ std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& t
         d.x0 = b[k * 4], d.y0 = b[k * 4 + 1], d.x1 = b[k * 4 + 2], d.y1 = b[k * 4 + 3];
         d.score = sc[k];
         d.label = static_cast<int>(lb[k]);
+        const at::Tensor probs = masks[k].contiguous();
+        d.mask_probs_size = static_cast<int>(probs.size(-1));
+        d.mask_probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
         const PastedMask pm = paste_mask(masks[k], b + k * 4, tiles[i].height, tiles[i].width);
         d.mask_x = static_cast<int>(pm.x0);
         d.mask_y = static_cast<int>(pm.y0);

@@ -1,6 +1,8 @@
 #include "karyon/inference/model_card.hpp"
 
 #include <filesystem>
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -38,6 +40,14 @@ int ArchitectureConfig::anchors_per_location() const {
     if (anchor_sizes[i].size() * aspect_ratios[i].size() != a)
       throw core::ModelError("architecture: every FPN level needs the same number of anchors per location");
   return static_cast<int>(a);
+}
+
+int ArchitectureConfig::top_n_for(int count, long long h, long long w) const {
+  if (top_n_reference_area <= 0) return count;
+  // floor(x + 0.5), not llround: tools/train and tools/model compute the same in Python for torchvision.
+  const double scaled = std::floor(static_cast<double>(count) * static_cast<double>(h) * static_cast<double>(w) /
+                                       top_n_reference_area + 0.5);
+  return static_cast<int>(std::clamp(scaled, 1.0, 1e9));
 }
 
 ModelCard read_model_card(const std::string& path) {
@@ -80,6 +90,9 @@ ModelCard read_model_card(const std::string& path) {
     get_opt(a, "rpn_post_nms_top_n", A.rpn_post_nms_top_n, path, w);
     get_opt(a, "rpn_nms_thresh", A.rpn_nms_thresh, path, w);
     get_opt(a, "rpn_score_thresh", A.rpn_score_thresh, path, w);
+    get_opt(a, "top_n_reference_area", A.top_n_reference_area, path, w);
+    if (!(A.top_n_reference_area >= 0) || A.top_n_reference_area > 1e12)
+      fail(path, "architecture.top_n_reference_area must be 0 (per image) or a pixel count");
     get_opt(a, "box_roi_size", A.box_roi_size, path, w);
     get_opt(a, "mask_roi_size", A.mask_roi_size, path, w);
     get_opt(a, "sampling_ratio", A.sampling_ratio, path, w);

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -18,6 +20,7 @@
 #include "karyon/inference/worker_pool.hpp"
 #include "karyon/postprocess/geojson.hpp"
 #include "karyon/postprocess/heatmap.hpp"
+#include "karyon/postprocess/mask_paste.hpp"
 #include "karyon/postprocess/nucleus_builder.hpp"
 #include "karyon/postprocess/result_store.hpp"
 #include "karyon/postprocess/tile_merger.hpp"
@@ -63,18 +66,49 @@ json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& 
   j["overlap"] = plan.overlap;
   j["extent"] = {plan.extent.x, plan.extent.y, plan.extent.width, plan.extent.height};
   j["score_threshold"] = score_threshold;
+  // How detections become nuclei (level-0 masks, pixel ownership): a store made by another version of
+  // that step must not be continued with this one.
+  j["merge"] = "level0-masks+ownership/1";
   return j;
 }
 
-// Centroid of a detection's mask in analysis pixels, or nullopt for an empty mask.
-std::optional<std::pair<double, double>> mask_centroid(const core::Detection& d, const core::Tile& tile) {
-  double sx = 0, sy = 0;
-  std::int64_t n = 0;
-  for (int y = 0; y < d.mask.height; ++y)
-    for (int x = 0; x < d.mask.width; ++x)
-      if (d.mask.at(x, y)) sx += x, sy += y, ++n;
-  if (n == 0) return std::nullopt;
-  return std::make_pair(tile.rect.x + d.mask_x + sx / n + 0.5, tile.rect.y + d.mask_y + sy / n + 0.5);
+// A detection as a merge candidate: its mask pasted from the mask head's probabilities at the slide's
+// level 0 (clipped to the tile), its centroid in analysis pixels, and the tile pixels under it for the
+// measurements. nullopt when the mask is empty at that resolution.
+std::optional<postprocess::Candidate> to_candidate(const core::Detection& d, int index, const core::Tile& tile,
+                                                   const core::RgbImage& pixels, const postprocess::Frame& frame,
+                                                   double mask_threshold) {
+  if (d.mask_probs_size <= 0) return std::nullopt;
+  const double sx = frame.scale_x, sy = frame.scale_y;
+  const double tx = static_cast<double>(tile.rect.x), ty = static_cast<double>(tile.rect.y);
+  const postprocess::Box box{(tx + d.x0) * sx, (ty + d.y0) * sy, (tx + d.x1) * sx, (ty + d.y1) * sy};
+  const auto x0 = static_cast<std::int64_t>(std::floor(tx * sx)), y0 = static_cast<std::int64_t>(std::floor(ty * sy));
+  const core::Level0Rect clip{x0, y0, static_cast<std::int64_t>(std::floor((tx + tile.rect.width) * sx)) - x0,
+                              static_cast<std::int64_t>(std::floor((ty + tile.rect.height) * sy)) - y0};
+  auto placed = postprocess::paste_mask(d.mask_probs.data(), d.mask_probs_size, box, mask_threshold, clip);
+  const auto centroid = postprocess::mask_centroid(placed);
+  if (!centroid) return std::nullopt;
+  postprocess::Candidate c;
+  c.tile_id = tile.id;
+  c.index = index;
+  c.cx = centroid->x / sx;
+  c.cy = centroid->y / sy;
+  c.score = d.score;
+  c.label = d.label;
+  c.mask_x = placed.x;
+  c.mask_y = placed.y;
+  c.mask = std::move(placed.mask);
+  // Tile pixels under the mask (analysis pixels), kept until the merge has decided.
+  const auto px0 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(c.mask_x / sx)) - tile.rect.x, 0, pixels.width);
+  const auto py0 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(c.mask_y / sy)) - tile.rect.y, 0, pixels.height);
+  const auto px1 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil((c.mask_x + c.mask.width) / sx)) - tile.rect.x, 0, pixels.width);
+  const auto py1 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil((c.mask_y + c.mask.height) / sy)) - tile.rect.y, 0, pixels.height);
+  c.pixels_x = tile.rect.x + px0;
+  c.pixels_y = tile.rect.y + py0;
+  c.pixels.resize(static_cast<int>(px1 - px0), static_cast<int>(py1 - py0));
+  for (std::int64_t y = py0; y < py1; ++y)
+    std::copy_n(pixels.row(static_cast<int>(y)) + px0 * 3, (px1 - px0) * 3, c.pixels.row(static_cast<int>(y - py0)));
+  return c;
 }
 
 }  // namespace
@@ -183,8 +217,11 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     pool_options.model.score_threshold = score_threshold;
     inference::WorkerPool pool(model.string(), pool_options);
     tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2}, cancel);
-    postprocess::TileMerger merger(plan.tiles, plan.cols, plan.rows);
     const postprocess::Frame frame{resolution.target_mpp, resolution.scale_x, resolution.scale_y};
+    postprocess::MergeOptions merge_options;
+    merge_options.mask_scale_x = resolution.scale_x;  // masks are pasted at level 0
+    merge_options.mask_scale_y = resolution.scale_y;
+    postprocess::TileMerger merger(plan.tiles, plan.cols, plan.rows, merge_options);
 
     // Tiles travel to the model as copies; the reader's buffer stays here, keyed by tile id, until the
     // tile's detections come back (the measurements need its pixels). Buffers are recycled, so this
@@ -229,33 +266,28 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
         const core::Tile tile = pixels->tile;  // a copy: the buffer goes back to the reader below
         std::vector<postprocess::Candidate> candidates;
         for (std::size_t i = 0; i < result->detections.size(); ++i) {
-          auto& d = result->detections[i];
-          const auto centroid = mask_centroid(d, tile);
-          if (!centroid || !merger.keeps(tile.id, centroid->first, centroid->second)) continue;
-          // A region run reports the nuclei whose centre is in the region, not all of its edge tiles.
-          if (o.region && !plan.extent.contains(static_cast<std::int64_t>(centroid->first),
-                                                static_cast<std::int64_t>(centroid->second)))
-            continue;
-          const std::string class_name =
-              display_class(d.label >= 0 && d.label < static_cast<int>(card.class_names.size()) ? card.class_names[d.label] : "nucleus");
-          auto nucleus = postprocess::build_nucleus(d, tile, pixels->image, frame, class_name.c_str());
-          if (!nucleus) continue;
-          nucleus->uuid = nucleus_uuid(salt, tile.id, static_cast<int>(i));
-          postprocess::Candidate c;
-          c.tile_id = tile.id;
-          c.index = static_cast<int>(i);
-          c.mask = std::move(d.mask);
-          c.mask_x = tile.rect.x + d.mask_x;
-          c.mask_y = tile.rect.y + d.mask_y;
-          c.cx = centroid->first;
-          c.cy = centroid->second;
-          c.score = d.score;
-          c.nucleus = std::move(*nucleus);
-          candidates.push_back(std::move(c));
+          auto c = to_candidate(result->detections[i], static_cast<int>(i), tile, pixels->image, frame,
+                                card.thresholds.mask);
+          if (c && merger.keeps(tile.id, c->cx, c->cy)) candidates.push_back(std::move(*c));
         }
         pixels = {};  // back to the reader pool
         auto merged = merger.add_tile(tile.id, std::move(candidates), context_ids.count(tile.id) > 0);
-        stored_nuclei += store.commit(merged.nuclei, merged.final_tiles);
+        std::vector<core::Nucleus> nuclei;
+        for (const auto& c : merged.nuclei) {
+          // A region run reports the nuclei whose centre is in the region; the others still took part
+          // in the overlap decisions, as they would in a whole-slide run.
+          if (o.region && !plan.extent.contains(static_cast<std::int64_t>(std::floor(c.cx)),
+                                                static_cast<std::int64_t>(std::floor(c.cy))))
+            continue;
+          const std::string class_name = display_class(
+              c.label >= 0 && c.label < static_cast<int>(card.class_names.size()) ? card.class_names[c.label] : "nucleus");
+          auto nucleus = postprocess::build_nucleus(c.mask, c.mask_x, c.mask_y, {&c.pixels, c.pixels_x, c.pixels_y},
+                                                    frame, c.score, c.tile_id, class_name);
+          if (!nucleus) continue;
+          nucleus->uuid = nucleus_uuid(salt, c.tile_id, c.index);
+          nuclei.push_back(std::move(*nucleus));
+        }
+        stored_nuclei += store.commit(nuclei, merged.final_tiles);
         ++done;
         if (progress) {
           AnalyzeProgress p;

@@ -72,13 +72,15 @@ core::Polygon trace_mask(const core::Mask& mask, double origin_x, double origin_
   return poly;
 }
 
-core::Measurements measure(const core::Mask& mask, int mask_x, int mask_y, const core::RgbImage& tile,
-                           double mpp) {
+core::Measurements measure(const core::Mask& mask, std::int64_t mask_x, std::int64_t mask_y, const SourcePixels& src,
+                           const Frame& frame) {
   core::Measurements m;
   const cv::Mat component = largest_component(mask);
   if (component.empty()) return m;
+  const double mpp_x = frame.analysis_mpp / frame.scale_x, mpp_y = frame.analysis_mpp / frame.scale_y;
+  const double mpp = std::sqrt(mpp_x * mpp_y);  // for lengths; slides have square pixels to within a percent
   const double pixels = cv::countNonZero(component);
-  m.area_um2 = pixels * mpp * mpp;
+  m.area_um2 = pixels * mpp_x * mpp_y;
 
   std::vector<cv::Vec4i> hierarchy;
   const auto rings = corner_contours(component, hierarchy);
@@ -127,12 +129,16 @@ core::Measurements measure(const core::Mask& mask, int mask_x, int mask_y, const
   }();
   double h_sum = 0, e_sum = 0;
   std::int64_t n = 0;
+  if (src.image == nullptr) return m;
+  const core::RgbImage& img = *src.image;
   for (int y = 0; y < mask.height; ++y)
     for (int x = 0; x < mask.width; ++x) {
       if (!component.at<std::uint8_t>(y + 1, x + 1)) continue;
-      const int tx = mask_x + x, ty = mask_y + y;
-      if (tx < 0 || ty < 0 || tx >= tile.width || ty >= tile.height) continue;
-      const std::uint8_t* p = tile.row(ty) + tx * 3;
+      // The analysis pixel this level-0 pixel's centre falls in.
+      const auto tx = static_cast<std::int64_t>(std::floor((mask_x + x + 0.5) / frame.scale_x)) - src.x;
+      const auto ty = static_cast<std::int64_t>(std::floor((mask_y + y + 0.5) / frame.scale_y)) - src.y;
+      if (tx < 0 || ty < 0 || tx >= img.width || ty >= img.height) continue;
+      const std::uint8_t* p = img.row(static_cast<int>(ty)) + tx * 3;
       double od[3];
       for (int c = 0; c < 3; ++c) od[c] = -std::log10(std::max<double>(p[c], 1) / 255.0);
       h_sum += od[0] * inverse[0][0] + od[1] * inverse[0][1] + od[2] * inverse[0][2];
@@ -146,21 +152,21 @@ core::Measurements measure(const core::Mask& mask, int mask_x, int mask_y, const
   return m;
 }
 
-std::optional<core::Nucleus> build_nucleus(const core::Detection& det, const core::Tile& tile,
-                                           const core::RgbImage& tile_pixels, const Frame& frame,
-                                           const char* class_name) {
-  const core::Polygon analysis = trace_mask(det.mask, tile.rect.x + det.mask_x, tile.rect.y + det.mask_y);
-  if (analysis.outer.size() < 3) return std::nullopt;
+core::Measurements measure(const core::Mask& mask, int mask_x, int mask_y, const core::RgbImage& tile,
+                           double analysis_mpp) {
+  return measure(mask, mask_x, mask_y, SourcePixels{&tile, 0, 0}, Frame{analysis_mpp, 1, 1});
+}
+
+std::optional<core::Nucleus> build_nucleus(const core::Mask& mask, std::int64_t mask_x, std::int64_t mask_y,
+                                           const SourcePixels& pixels, const Frame& frame, float score,
+                                           std::int64_t tile_id, const std::string& class_name) {
+  const double ox = static_cast<double>(mask_x), oy = static_cast<double>(mask_y);
   core::Nucleus n;
-  n.tile_id = tile.id;
-  n.score = det.score;
+  n.polygon = trace_mask(mask, ox, oy);
+  if (n.polygon.outer.size() < 3) return std::nullopt;
+  n.tile_id = tile_id;
+  n.score = score;
   n.class_name = class_name;
-  auto to_level0 = [&](const core::Point& p) { return core::Point{p.x * frame.scale_x, p.y * frame.scale_y}; };
-  for (const auto& p : analysis.outer) n.polygon.outer.push_back(to_level0(p));
-  for (const auto& hole : analysis.holes) {
-    n.polygon.holes.emplace_back();
-    for (const auto& p : hole) n.polygon.holes.back().push_back(to_level0(p));
-  }
   n.bbox = {1e300, 1e300, -1e300, -1e300};
   for (const auto& p : n.polygon.outer) {
     n.bbox.x0 = std::min(n.bbox.x0, p.x);
@@ -169,12 +175,12 @@ std::optional<core::Nucleus> build_nucleus(const core::Detection& det, const cor
     n.bbox.y1 = std::max(n.bbox.y1, p.y);
   }
   // Centroid of the traced component's pixels (not of the simplified polygon, nor of specks the
-  // outline left out), in level-0 pixels. The component is padded by one pixel.
-  const cv::Mat component = largest_component(det.mask);
+  // outline left out). The component is padded by one pixel.
+  const cv::Mat component = largest_component(mask);
   const cv::Moments mo = cv::moments(component, true);
   if (mo.m00 <= 0) return std::nullopt;
-  n.centroid = to_level0({tile.rect.x + det.mask_x + mo.m10 / mo.m00 - 1 + 0.5, tile.rect.y + det.mask_y + mo.m01 / mo.m00 - 1 + 0.5});
-  n.measurements = measure(det.mask, det.mask_x, det.mask_y, tile_pixels, frame.analysis_mpp);
+  n.centroid = {ox + mo.m10 / mo.m00 - 1 + 0.5, oy + mo.m01 / mo.m00 - 1 + 0.5};
+  n.measurements = measure(mask, mask_x, mask_y, pixels, frame);
   return n;
 }
 

@@ -1,31 +1,27 @@
 #include "karyon/postprocess/tile_merger.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <tuple>
 
 #include "karyon/core/errors.hpp"
 
 namespace karyon::postprocess {
+namespace {
 
-double mask_overlap(const core::Mask& a, std::int64_t ax, std::int64_t ay, const core::Mask& b, std::int64_t bx,
-                    std::int64_t by) {
-  const std::int64_t x0 = std::max(ax, bx), y0 = std::max(ay, by);
-  const std::int64_t x1 = std::min(ax + a.width, bx + b.width), y1 = std::min(ay + a.height, by + b.height);
-  auto count = [](const core::Mask& m) {
-    return std::count_if(m.pixels.begin(), m.pixels.end(), [](std::uint8_t v) { return v != 0; });
-  };
-  if (x1 <= x0 || y1 <= y0) return 0;
-  std::int64_t inter = 0;
-  for (std::int64_t y = y0; y < y1; ++y)
-    for (std::int64_t x = x0; x < x1; ++x)
-      inter += a.at(static_cast<int>(x - ax), static_cast<int>(y - ay)) && b.at(static_cast<int>(x - bx), static_cast<int>(y - by));
-  const std::int64_t smaller = std::min(count(a), count(b));
-  return smaller > 0 ? static_cast<double>(inter) / static_cast<double>(smaller) : 0;
+core::Level0Rect box_of(const Candidate& c) { return {c.mask_x, c.mask_y, c.mask.width, c.mask.height}; }
+
+std::int64_t count_inside(const core::Mask& m) {
+  return std::count_if(m.pixels.begin(), m.pixels.end(), [](std::uint8_t v) { return v != 0; });
 }
+
+}  // namespace
 
 TileMerger::TileMerger(const std::vector<core::Tile>& tiles, std::int64_t cols, std::int64_t rows, MergeOptions options)
     : cols_(cols), rows_(rows), options_(options), tiles_(tiles) {
+  if (!(options_.mask_scale_x > 0) || !(options_.mask_scale_y > 0))
+    throw core::InvalidArgument("merge: mask scale must be positive");
   double half_overlap = std::numeric_limits<double>::infinity();
   for (const auto& t : tiles_) {
     if (t.id != t.row * cols + t.col || t.col < 0 || t.row < 0 || t.col >= cols || t.row >= rows)
@@ -52,6 +48,14 @@ std::vector<std::int64_t> TileMerger::neighbours(std::int64_t id) const {
   return out;
 }
 
+core::Level0Rect TileMerger::mask_frame_rect(const core::AnalysisRect& r) const {
+  const auto x0 = static_cast<std::int64_t>(std::floor(static_cast<double>(r.x) * options_.mask_scale_x));
+  const auto y0 = static_cast<std::int64_t>(std::floor(static_cast<double>(r.y) * options_.mask_scale_y));
+  const auto x1 = static_cast<std::int64_t>(std::ceil(static_cast<double>(r.right()) * options_.mask_scale_x));
+  const auto y1 = static_cast<std::int64_t>(std::ceil(static_cast<double>(r.bottom()) * options_.mask_scale_y));
+  return {x0, y0, x1 - x0, y1 - y0};
+}
+
 bool TileMerger::keeps(std::int64_t tile_id, double cx, double cy) const {
   const auto it = state_.find(tile_id);
   if (it == state_.end()) return false;
@@ -60,51 +64,44 @@ bool TileMerger::keeps(std::int64_t tile_id, double cx, double cy) const {
   return cx >= core.x - b && cx < core.right() + b && cy >= core.y - b && cy < core.bottom() + b;
 }
 
-double TileMerger::inner_edge_distance(const Candidate& c) const {
-  // Distance to the tile edges that have a neighbouring tile: the sides where a nucleus can be cut
-  // and seen whole by the neighbour. The slide border has no neighbour, so it does not count.
-  const core::Tile& t = *state_.at(c.tile_id).tile;
-  double d = std::numeric_limits<double>::infinity();
-  if (t.col > 0) d = std::min(d, c.cx - t.rect.x);
-  if (t.col < cols_ - 1) d = std::min(d, t.rect.right() - c.cx);
-  if (t.row > 0) d = std::min(d, c.cy - t.rect.y);
-  if (t.row < rows_ - 1) d = std::min(d, t.rect.bottom() - c.cy);
-  return d;
+bool TileMerger::inside_own_core(const Candidate& c) const {
+  const auto& core = state_.at(c.tile_id).tile->core;
+  return c.cx >= core.x && c.cx < core.right() && c.cy >= core.y && c.cy < core.bottom();
 }
 
 bool TileMerger::outranks(const Candidate& a, const Candidate& b) const {
-  auto key = [&](const Candidate& c) {
-    const auto& core = state_.at(c.tile_id).tile->core;
-    const bool inside = c.cx >= core.x && c.cx < core.right() && c.cy >= core.y && c.cy < core.bottom();
-    return std::make_tuple(inside, inner_edge_distance(c), c.score, -c.tile_id, -c.index);
-  };
+  // A view from outside its tile's core is the neighbour's nucleus seen near an edge: it yields to
+  // the owning tile's view. Otherwise the more confident detection wins. Ids break exact ties.
+  auto key = [&](const Candidate& c) { return std::make_tuple(inside_own_core(c), c.score, -c.tile_id, -c.index); };
   return key(a) > key(b);
 }
 
 bool TileMerger::ready(const Candidate& c) const {
-  const core::AnalysisRect box{c.mask_x, c.mask_y, c.mask.width, c.mask.height};
+  const auto box = box_of(c);
   for (const auto n : neighbours(c.tile_id)) {
     const auto& s = state_.at(n);
-    if (!s.done && s.tile->rect.intersects(box)) return false;
+    if (!s.done && mask_frame_rect(s.tile->rect).intersects(box)) return false;
   }
   return true;
 }
 
-bool TileMerger::survives(const Candidate& c) const {
-  const core::AnalysisRect box{c.mask_x, c.mask_y, c.mask.width, c.mask.height};
+core::Mask TileMerger::owned_pixels(const Candidate& c) const {
+  core::Mask owned = c.mask;
+  const auto box = box_of(c);
   for (const auto n : neighbours(c.tile_id)) {
-    if (n == c.tile_id) continue;  // the model's own NMS already separated a tile's detections
     const auto& s = state_.at(n);
-    if (!s.tile->rect.intersects(box)) continue;
+    if (!mask_frame_rect(s.tile->rect).intersects(box)) continue;
     for (const auto& other : s.candidates) {
-      const core::AnalysisRect obox{other.mask_x, other.mask_y, other.mask.width, other.mask.height};
-      if (!obox.intersects(box)) continue;
-      if (mask_overlap(c.mask, c.mask_x, c.mask_y, other.mask, other.mask_x, other.mask_y) >= options_.match_overlap &&
-          outranks(other, c))
-        return false;
+      if (&other == &c) continue;
+      const auto common = box_of(other).intersect(box);
+      if (common.empty() || !outranks(other, c)) continue;
+      for (std::int64_t y = common.y; y < common.bottom(); ++y)
+        for (std::int64_t x = common.x; x < common.right(); ++x)
+          if (other.mask.at(static_cast<int>(x - other.mask_x), static_cast<int>(y - other.mask_y)))
+            owned.at(static_cast<int>(x - c.mask_x), static_cast<int>(y - c.mask_y)) = 0;
     }
   }
-  return true;
+  return owned;
 }
 
 TileMerger::Output TileMerger::add_tile(std::int64_t tile_id, std::vector<Candidate> candidates, bool already_stored) {
@@ -115,6 +112,11 @@ TileMerger::Output TileMerger::add_tile(std::int64_t tile_id, std::vector<Candid
   s.done = true;
   s.context = already_stored;
   s.candidates = std::move(candidates);
+  for (auto& c : s.candidates) {
+    if (c.tile_id != tile_id) throw core::InvalidArgument("merge: a candidate of tile " + std::to_string(c.tile_id) +
+                                                         " was given with tile " + std::to_string(tile_id));
+    c.area = count_inside(c.mask);
+  }
   s.decided.assign(s.candidates.size(), false);
 
   Output out;
@@ -125,12 +127,20 @@ TileMerger::Output TileMerger::add_tile(std::int64_t tile_id, std::vector<Candid
     bool all = true;
     for (std::size_t i = 0; i < u.candidates.size(); ++i) {
       if (u.decided[i]) continue;
-      if (!ready(u.candidates[i])) {
+      const Candidate& c = u.candidates[i];
+      if (!ready(c)) {
         all = false;
         continue;
       }
       u.decided[i] = true;
-      if (!u.context && survives(u.candidates[i])) out.nuclei.push_back(u.candidates[i].nucleus);
+      if (u.context || c.area == 0) continue;
+      core::Mask owned = owned_pixels(c);
+      const std::int64_t kept = count_inside(owned);
+      if (static_cast<double>(kept) < options_.min_kept_fraction * static_cast<double>(c.area)) continue;
+      Candidate survivor = c;
+      survivor.mask = std::move(owned);
+      survivor.area = kept;
+      out.nuclei.push_back(std::move(survivor));
     }
     if (all) {
       u.final = true;

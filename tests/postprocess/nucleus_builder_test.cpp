@@ -107,23 +107,33 @@ TEST(NucleusBuilder, haematoxylin_stained_pixels_have_more_haematoxylin_than_eos
   EXPECT_GT(e.eosin_od, e.hematoxylin_od);
 }
 
-TEST(NucleusBuilder, build_nucleus_places_it_in_level0_pixels) {
-  core::Tile tile{0, 0, 0, {1000, 2000, 256, 256}, {1000, 2000, 256, 256}};
-  core::Detection d;
-  d.mask = ellipse_mask(30, 30, 15, 15, 10, 10, 0);
-  d.mask_x = 50;
-  d.mask_y = 60;
-  d.score = 0.9f;
-  core::RgbImage pixels(256, 256);
-  const postprocess::Frame frame{0.5, 2.0, 2.0};  // 0.25 µm/px slide, analysis at 0.5
-  const auto n = postprocess::build_nucleus(d, tile, pixels, frame);
+TEST(NucleusBuilder, build_nucleus_measures_a_level0_mask_against_analysis_pixels) {
+  // A 40x slide analysed at 0.5 µm/px: level-0 pixels are half an analysis pixel.
+  const postprocess::Frame frame{0.5, 2.0, 2.0};
+  const auto mask = ellipse_mask(60, 60, 30, 30, 20, 14, 0);  // level-0 pixels (2100.., 4200..)
+  // Analysis pixels: haematoxylin-dark on the left half of the image (x < 1065), pink on the right.
+  core::RgbImage pixels(40, 40);
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 40; ++x) {
+      std::uint8_t* p = pixels.row(y) + x * 3;
+      const bool dark = 1040 + x < 1065;
+      p[0] = dark ? 60 : 240, p[1] = dark ? 40 : 130, p[2] = dark ? 140 : 190;
+    }
+  const auto n = postprocess::build_nucleus(mask, 2100, 4200, {&pixels, 1040, 2090}, frame, 0.9f, 7, "Nucleus");
   ASSERT_TRUE(n);
-  EXPECT_NEAR(n->centroid.x, (1000 + 50 + 15.5) * 2, 0.6);
-  EXPECT_NEAR(n->centroid.y, (2000 + 60 + 15.5) * 2, 0.6);
-  EXPECT_NEAR(postprocess::polygon_area(n->polygon), on_pixels(d.mask) * 4.0, 0.03 * on_pixels(d.mask) * 4);
+  EXPECT_NEAR(n->centroid.x, 2100 + 30.5, 0.6);  // level-0 pixels, not scaled from the analysis grid
+  EXPECT_NEAR(n->centroid.y, 4200 + 30.5, 0.6);
+  const double px = static_cast<double>(on_pixels(mask));
+  EXPECT_NEAR(postprocess::polygon_area(n->polygon), px, 0.03 * px);  // outline traced at level 0 (simplified within 0.5 px)
+  EXPECT_NEAR(n->measurements.area_um2, px * 0.25 * 0.25, 1e-9);      // level-0 µm/px = 0.5 / 2
+  EXPECT_NEAR(n->measurements.major_axis_um, 40 * 0.25, 0.6);
+  EXPECT_NEAR(n->measurements.minor_axis_um, 28 * 0.25, 0.6);
+  // Left half of the nucleus (level-0 x < 2130) lies on dark analysis pixels (x < 1065), right half on pink.
+  const auto left = postprocess::measure(ellipse_mask(30, 60, 30, 30, 20, 14, 0), 2100, 4200, {&pixels, 1040, 2090}, frame);
+  EXPECT_GT(left.hematoxylin_od, n->measurements.hematoxylin_od);
   EXPECT_FLOAT_EQ(n->score, 0.9f);
-  core::Detection empty;
-  EXPECT_FALSE(postprocess::build_nucleus(empty, tile, pixels, frame));
+  EXPECT_EQ(n->tile_id, 7);
+  EXPECT_FALSE(postprocess::build_nucleus(core::Mask(10, 10), 0, 0, {&pixels, 0, 0}, frame, 0.5f, 0));
 }
 
 }  // namespace

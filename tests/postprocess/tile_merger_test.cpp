@@ -52,7 +52,6 @@ core::Mask rasterize(const TrueNucleus& n, std::int64_t ox, std::int64_t oy, int
 std::vector<postprocess::Candidate> detect(const core::Tile& tile, const std::vector<TrueNucleus>& truth,
                                            const postprocess::TileMerger& merger, std::mt19937& rng) {
   std::vector<postprocess::Candidate> out;
-  int index = 0;
   for (std::size_t k = 0; k < truth.size(); ++k) {
     const auto& n = truth[k];
     const auto x0 = static_cast<std::int64_t>(std::floor(n.cx - n.a - 1)), y0 = static_cast<std::int64_t>(std::floor(n.cy - n.a - 1));
@@ -62,7 +61,7 @@ std::vector<postprocess::Candidate> detect(const core::Tile& tile, const std::ve
     if (visible.empty()) continue;
     postprocess::Candidate c;
     c.tile_id = tile.id;
-    c.index = index++;
+    c.index = static_cast<int>(k);  // which true nucleus this is
     c.mask = rasterize(n, visible.x, visible.y, static_cast<int>(visible.width), static_cast<int>(visible.height));
     const cv::Mat mm(c.mask.height, c.mask.width, CV_8UC1, c.mask.pixels.data());
     const cv::Moments mo = cv::moments(mm, true);
@@ -72,10 +71,6 @@ std::vector<postprocess::Candidate> detect(const core::Tile& tile, const std::ve
     c.cx = visible.x + mo.m10 / mo.m00 + 0.5;
     c.cy = visible.y + mo.m01 / mo.m00 + 0.5;
     c.score = 0.5f + 0.5f * std::uniform_real_distribution<float>(0, 1)(rng);
-    c.nucleus.uuid = std::to_string(k);  // which true nucleus this is
-    c.nucleus.tile_id = tile.id;
-    c.nucleus.centroid = {c.cx, c.cy};
-    c.nucleus.measurements.area_um2 = static_cast<double>(mo.m00);  // pixel count, for the test
     if (merger.keeps(tile.id, c.cx, c.cy)) out.push_back(std::move(c));
   }
   return out;
@@ -107,13 +102,14 @@ std::vector<std::size_t> merge(const tiling::TilePlan& plan, const std::vector<T
     const auto& tile = plan.tiles[i];
     auto out = merger.add_tile(tile.id, detect(tile, truth, merger, rng));
     for (const auto& n : out.nuclei) {
-      const auto k = static_cast<std::size_t>(std::stoul(n.uuid));
+      const auto k = static_cast<std::size_t>(n.index);
       emitted.push_back(k);
       // Emitted whole: as many pixels as the uncut nucleus.
       const auto& t = truth[k];
       const auto full = rasterize(t, static_cast<std::int64_t>(t.cx) - 16, static_cast<std::int64_t>(t.cy) - 16, 32, 32);
       const auto full_px = std::count(full.pixels.begin(), full.pixels.end(), 255);
-      EXPECT_EQ(n.measurements.area_um2, static_cast<double>(full_px)) << "nucleus " << k << " was cut";
+      EXPECT_EQ(n.area, full_px) << "nucleus " << k << " was cut";
+      EXPECT_EQ(std::count(n.mask.pixels.begin(), n.mask.pixels.end(), 255), full_px);
     }
     finals.insert(finals.end(), out.final_tiles.begin(), out.final_tiles.end());
     if (max_held) *max_held = std::max(*max_held, merger.held_candidates());
@@ -162,14 +158,6 @@ TEST(CrossTileMerge, memory_holds_a_band_of_tiles_not_the_slide) {
   merge(plan, truth, order, &max_held);
   // Row-major: about three rows of tiles' candidates at most, far below all of them.
   EXPECT_LT(max_held, truth.size() * 3 * 2 / static_cast<std::size_t>(plan.rows) + 50);
-}
-
-TEST(CrossTileMerge, mask_overlap_is_relative_to_the_smaller_mask) {
-  core::Mask a(4, 4, 255), b(4, 4, 255), sliver(1, 4, 255);
-  EXPECT_DOUBLE_EQ(postprocess::mask_overlap(a, 0, 0, b, 0, 0), 1.0);
-  EXPECT_DOUBLE_EQ(postprocess::mask_overlap(a, 0, 0, b, 2, 0), 0.5);
-  EXPECT_DOUBLE_EQ(postprocess::mask_overlap(a, 0, 0, b, 4, 0), 0.0);
-  EXPECT_DOUBLE_EQ(postprocess::mask_overlap(a, 0, 0, sliver, 3, 0), 1.0);  // a cut nucleus is its whole
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ TEST_P(TilePlanGeometry, cores_partition_the_extent_and_lie_in_their_tiles) {
   o.tissue_only = false;
   const auto plan = tiling::plan_tiles(*slide_, resolution_, nullptr, o);
   ASSERT_EQ(static_cast<std::int64_t>(plan.tiles.size()), plan.cols * plan.rows);
+  // The overlap used is the one asked for, rounded up so that tiles step on the global 32 px grid.
+  EXPECT_GE(plan.overlap, c.overlap);
+  EXPECT_LT(plan.overlap, c.overlap + o.grid_align);
+  EXPECT_EQ(plan.stride % o.grid_align, 0);
   std::int64_t core_area = 0;
   for (const auto& t : plan.tiles) {
     core_area += t.core.area();
@@ -42,12 +46,17 @@ TEST_P(TilePlanGeometry, cores_partition_the_extent_and_lie_in_their_tiles) {
     EXPECT_TRUE(t.rect.contains(t.core)) << "tile " << t.id;
     EXPECT_EQ(t.rect.width, c.tile_size);
     EXPECT_EQ(t.id, t.row * plan.cols + t.col);
-    // Inner sides: the core is the tile minus half the overlap.
-    if (t.col > 0) { EXPECT_EQ(t.core.x - t.rect.x, c.overlap / 2); }
-    if (t.col < plan.cols - 1) { EXPECT_EQ(t.rect.right() - t.core.right(), c.overlap / 2); }
-    if (t.row > 0) { EXPECT_EQ(t.core.y - t.rect.y, c.overlap / 2); }
-    // Neighbours overlap by exactly the overlap asked for.
-    if (t.col + 1 < plan.cols) { EXPECT_EQ(t.rect.right() - plan.tiles[t.id + 1].rect.x, c.overlap); }
+    // Tile origins on the slide's global grid, whatever the region: the same tissue meets the same
+    // feature-grid phase in every plan.
+    EXPECT_EQ(((t.rect.x % o.grid_align) + o.grid_align) % o.grid_align, 0) << "tile " << t.id;
+    EXPECT_EQ(((t.rect.y % o.grid_align) + o.grid_align) % o.grid_align, 0) << "tile " << t.id;
+    // Inner sides: the core is the tile minus half the overlap; outer sides keep at least that margin.
+    const int half = plan.overlap / 2;
+    if (t.col > 0) { EXPECT_EQ(t.core.x - t.rect.x, half); } else { EXPECT_GE(t.core.x - t.rect.x, half); }
+    if (t.col < plan.cols - 1) { EXPECT_EQ(t.rect.right() - t.core.right(), plan.overlap - half); }
+    if (t.row > 0) { EXPECT_EQ(t.core.y - t.rect.y, half); } else { EXPECT_GE(t.core.y - t.rect.y, half); }
+    // Neighbours overlap by exactly the overlap used.
+    if (t.col + 1 < plan.cols) { EXPECT_EQ(t.rect.right() - plan.tiles[t.id + 1].rect.x, plan.overlap); }
   }
   EXPECT_EQ(core_area, plan.extent.area());
   // Every pixel is owned by exactly one core, and owner_id agrees (random probe, fixed seed).

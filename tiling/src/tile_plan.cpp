@@ -70,13 +70,25 @@ Level0Rect TilePlan::to_level0(const AnalysisRect& r) const {
 }
 
 std::int64_t TilePlan::owner_id(std::int64_t x, std::int64_t y) const {
-  // Core c spans [extent.x + c*stride + overlap/2, +stride), the first starting at extent.x.
+  // Core c >= 1 starts at origin + c*stride + overlap/2 (origin: the first tile's rect); core 0 at the extent.
   auto index = [&](std::int64_t v, std::int64_t origin, std::int64_t n) {
-    const std::int64_t i = (v - origin - overlap / 2) >= 0 ? (v - origin - overlap / 2) / stride : 0;
-    return std::clamp<std::int64_t>(i, 0, n - 1);
+    const std::int64_t d = v - origin - overlap / 2;
+    return std::clamp<std::int64_t>(d >= 0 ? d / stride : 0, 0, n - 1);
   };
-  return index(y, extent.y, rows) * cols + index(x, extent.x, cols);
+  return index(y, origin_y, rows) * cols + index(x, origin_x, cols);
 }
+
+namespace {
+
+// The first tile's rect origin: the grid of rect origins is global (multiples of `align` analysis
+// pixels from the slide's origin, whatever the region), and the first core border above `start` has a
+// rect starting on it.
+std::int64_t grid_origin(std::int64_t start, std::int64_t half, std::int64_t align) {
+  const std::int64_t v = start - half;
+  return (v >= 0 ? v / align : -((-v + align - 1) / align)) * align;
+}
+
+}  // namespace
 
 TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, const TissueMask* tissue,
                     const TilePlanOptions& options) {
@@ -90,7 +102,15 @@ TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, co
   if (plan.overlap % 2 != 0 || plan.overlap >= plan.tile_size / 2)
     throw InvalidArgument("overlap " + std::to_string(plan.overlap) + " must be even and below half the tile size (" +
                           std::to_string(plan.tile_size / 2) + ")");
-  plan.stride = plan.tile_size - plan.overlap;
+  // Tile origins on a global grid of `grid_align` px, so that a nucleus meets the network's feature grid
+  // at the same phase in every plan; the overlap grows to what that stride leaves (at least the request).
+  const int align = std::max(1, options.grid_align);
+  plan.stride = (plan.tile_size - plan.overlap) / align * align;
+  if (plan.stride < align || plan.tile_size - plan.stride >= plan.tile_size / 2 + (plan.tile_size % 2))
+    throw InvalidArgument("tile size " + std::to_string(plan.tile_size) + " with overlap " + std::to_string(plan.overlap) +
+                          ": tiles step by multiples of " + std::to_string(align) +
+                          " px, which would leave an overlap of half the tile or more; use a larger tile or a smaller overlap");
+  plan.overlap = plan.tile_size - plan.stride;
 
   Level0Rect region{0, 0, m.width(), m.height()};
   if (options.region) {
@@ -108,11 +128,15 @@ TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, co
   const auto ay1 = static_cast<std::int64_t>(std::ceil(region.bottom() / resolution.scale_y));
   plan.extent = AnalysisRect{ax0, ay0, std::max<std::int64_t>(1, ax1 - ax0), std::max<std::int64_t>(1, ay1 - ay0)};
 
-  auto count = [&](std::int64_t length) {
-    return length <= plan.tile_size ? std::int64_t{1} : (length - plan.tile_size + plan.stride - 1) / plan.stride + 1;
+  const std::int64_t half = plan.overlap / 2;
+  plan.origin_x = grid_origin(plan.extent.x, half, align);
+  plan.origin_y = grid_origin(plan.extent.y, half, align);
+  // Tile c's core ends at origin + half + (c+1)*stride (the last one at the extent's end).
+  auto count = [&](std::int64_t origin, std::int64_t end) {
+    return std::max<std::int64_t>(1, (end - origin - half + plan.stride - 1) / plan.stride);
   };
-  plan.cols = count(plan.extent.width);
-  plan.rows = count(plan.extent.height);
+  plan.cols = count(plan.origin_x, plan.extent.right());
+  plan.rows = count(plan.origin_y, plan.extent.bottom());
   plan.grid_tiles = plan.cols * plan.rows;
 
   // Integral image of the tissue mask: "any tissue under this core?" in O(1) per tile.
@@ -135,14 +159,13 @@ TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, co
     return sum > 0;
   };
 
-  const std::int64_t half = plan.overlap / 2;
   for (std::int64_t row = 0; row < plan.rows; ++row) {
     for (std::int64_t col = 0; col < plan.cols; ++col) {
       Tile t;
       t.id = row * plan.cols + col;
       t.col = col;
       t.row = row;
-      t.rect = AnalysisRect{plan.extent.x + col * plan.stride, plan.extent.y + row * plan.stride, plan.tile_size,
+      t.rect = AnalysisRect{plan.origin_x + col * plan.stride, plan.origin_y + row * plan.stride, plan.tile_size,
                             plan.tile_size};
       const std::int64_t cx0 = col == 0 ? plan.extent.x : t.rect.x + half;
       const std::int64_t cy0 = row == 0 ? plan.extent.y : t.rect.y + half;
@@ -155,34 +178,77 @@ TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, co
   return plan;
 }
 
+namespace {
+
+// Where analysis pixel index i (global) samples an axis of the read buffer: `first` buffer index and
+// weight of the next one. The source position is computed from i alone, so a pixel that two tiles (or
+// two plans) share has the same value in both.
+struct Tap {
+  int first;
+  float weight;
+};
+std::vector<Tap> taps(std::int64_t i0, int n, double f, std::int64_t j0) {
+  std::vector<Tap> t(static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    const double u = (static_cast<double>(i0 + k) + 0.5) * f - 0.5;  // pixel centres
+    const double j = std::floor(u);
+    t[static_cast<std::size_t>(k)] = {static_cast<int>(static_cast<std::int64_t>(j) - j0), static_cast<float>(u - j)};
+  }
+  return t;
+}
+
+}  // namespace
+
 void TileReader::read(const Tile& tile, core::RgbImage& out) const {
   const auto& res = plan_.resolution;
   const double ds = res.read_downsample;
-  // Level-0 origin and extent of the tile (exact, fractional), then the level pixels covering it.
-  const double x0 = tile.rect.x * res.scale_x, y0 = tile.rect.y * res.scale_y;
   const double fx = res.scale_x / ds, fy = res.scale_y / ds;  // level pixels per analysis pixel
   const int T = plan_.tile_size;
   if (std::abs(fx - 1.0) < 1e-6 && std::abs(fy - 1.0) < 1e-6) {
-    slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(x0)),
-                       static_cast<std::int64_t>(std::llround(y0)), T, T, out);
+    slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(tile.rect.x * res.scale_x)),
+                       static_cast<std::int64_t>(std::llround(tile.rect.y * res.scale_y)), T, T, out);
     return;
   }
-  const auto lx = static_cast<std::int64_t>(std::floor(x0 / ds)), ly = static_cast<std::int64_t>(std::floor(y0 / ds));
-  const int lw = static_cast<int>(std::ceil(x0 / ds + T * fx)) - static_cast<int>(lx) + 1;
-  const int lh = static_cast<int>(std::ceil(y0 / ds + T * fy)) - static_cast<int>(ly) + 1;
+  // Resampling on the slide's global grid: a box filter over k x k level pixels (blocks aligned to the
+  // level's own grid, k = the nearest integer factor), then bilinear interpolation of the block means
+  // at each analysis pixel's centre.
+  const int kx = std::max(1, static_cast<int>(std::lround(fx))), ky = std::max(1, static_cast<int>(std::lround(fy)));
+  const double gx = fx / kx, gy = fy / ky;  // block means per analysis pixel
+  auto first_block = [](std::int64_t i, double g) {
+    return static_cast<std::int64_t>(std::floor((static_cast<double>(i) + 0.5) * g - 0.5));
+  };
+  const std::int64_t bx0 = first_block(tile.rect.x, gx), by0 = first_block(tile.rect.y, gy);
+  const std::int64_t bx1 = first_block(tile.rect.x + T - 1, gx) + 2, by1 = first_block(tile.rect.y + T - 1, gy) + 2;
+  const int bw = static_cast<int>(bx1 - bx0), bh = static_cast<int>(by1 - by0);
   thread_local core::RgbImage level_pixels;
-  slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(lx * ds)),
-                     static_cast<std::int64_t>(std::llround(ly * ds)), lw, lh, level_pixels);
-  // Resample the whole read, then crop at the sub-pixel offset rounded to the nearest analysis pixel.
-  const cv::Mat src(lh, lw, CV_8UC3, level_pixels.pixels.data());
-  const cv::Size scaled(std::max(T, static_cast<int>(std::lround(lw / fx))), std::max(T, static_cast<int>(std::lround(lh / fy))));
-  cv::Mat resized;
-  cv::resize(src, resized, scaled, 0, 0, fx > 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  const int ox = std::clamp(static_cast<int>(std::lround((x0 / ds - lx) / fx)), 0, resized.cols - T);
-  const int oy = std::clamp(static_cast<int>(std::lround((y0 / ds - ly) / fy)), 0, resized.rows - T);
+  slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(static_cast<double>(bx0 * kx) * ds)),
+                     static_cast<std::int64_t>(std::llround(static_cast<double>(by0 * ky) * ds)), bw * kx, bh * ky,
+                     level_pixels);
+  thread_local std::vector<float> blocks;
+  blocks.assign(static_cast<std::size_t>(bw) * bh * 3, 0.0f);
+  const float norm = 1.0f / static_cast<float>(kx * ky);
+  for (int y = 0; y < bh * ky; ++y) {
+    const std::uint8_t* src = level_pixels.row(y);
+    float* row = blocks.data() + static_cast<std::size_t>(y / ky) * bw * 3;
+    for (int x = 0; x < bw * kx; ++x)
+      for (int c = 0; c < 3; ++c) row[(x / kx) * 3 + c] += src[x * 3 + c] * norm;
+  }
+  const auto tx = taps(tile.rect.x, T, gx, bx0), ty = taps(tile.rect.y, T, gy, by0);
   out.resize(T, T);
-  cv::Mat dst(T, T, CV_8UC3, out.pixels.data());
-  resized(cv::Rect(ox, oy, T, T)).copyTo(dst);
+  for (int y = 0; y < T; ++y) {
+    const Tap a = ty[static_cast<std::size_t>(y)];
+    const float* r0 = blocks.data() + static_cast<std::size_t>(a.first) * bw * 3;
+    const float* r1 = r0 + static_cast<std::size_t>(bw) * 3;
+    std::uint8_t* dst = out.row(y);
+    for (int x = 0; x < T; ++x) {
+      const Tap b = tx[static_cast<std::size_t>(x)];
+      for (int c = 0; c < 3; ++c) {
+        const float top = r0[b.first * 3 + c] + b.weight * (r0[(b.first + 1) * 3 + c] - r0[b.first * 3 + c]);
+        const float bottom = r1[b.first * 3 + c] + b.weight * (r1[(b.first + 1) * 3 + c] - r1[b.first * 3 + c]);
+        dst[x * 3 + c] = static_cast<std::uint8_t>(std::clamp(top + a.weight * (bottom - top), 0.0f, 255.0f) + 0.5f);
+      }
+    }
+  }
 }
 
 }  // namespace karyon::tiling

@@ -20,6 +20,11 @@ struct Detection {
   int mask_y = 0;
   Mask mask;                            // 255 inside, 0 outside; may be 0x0 when the box is outside the tile
   std::int64_t mask_area = 0;           // number of 255 pixels in `mask`
+  // The mask head's own output for this box: M x M probabilities (row-major) over the box as
+  // torchvision's paste_masks_in_image maps them. Lets postprocess paste the mask at another
+  // resolution (the slide's level 0) instead of scaling the tile-resolution staircase.
+  int mask_probs_size = 0;              // M (0: not available)
+  std::vector<float> mask_probs;        // M * M values in [0, 1]
 };
 
 }  // namespace karyon::core

@@ -14,6 +14,10 @@
 //     "mask_layers": [256,256,256,256], "mask_dim_reduced": 256,
 //     "anchor_sizes": [[32],[64],[128],[256],[512]], "aspect_ratios": [[0.5,1,2], ...5 levels],
 //     "rpn_pre_nms_top_n": 1000, "rpn_post_nms_top_n": 1000, "rpn_nms_thresh": 0.7, "rpn_score_thresh": 0.0,
+//     "top_n_reference_area": 0,         > 0: the two top-n counts and thresholds.detections_per_img are for an
+//                                        image of this many pixels and scale with each image's area (so the
+//                                        proposals per nucleus do not depend on the tile size); 0: per image,
+//                                        as torchvision
 //     "box_roi_size": 7, "mask_roi_size": 14, "sampling_ratio": 2,
 //     "min_size": 0, "max_size": 0,      0 = no resize (tiles are already at the model's µm/px)
 //     "size_divisible": 32
@@ -43,6 +47,7 @@ struct ArchitectureConfig {
   int rpn_post_nms_top_n = 1000;
   double rpn_nms_thresh = 0.7;
   double rpn_score_thresh = 0.0;
+  double top_n_reference_area = 0;  // see the card format above
   int box_roi_size = 7;
   int mask_roi_size = 14;
   int sampling_ratio = 2;
@@ -51,6 +56,9 @@ struct ArchitectureConfig {
   int size_divisible = 32;
 
   int anchors_per_location() const;  // throws ModelError if levels disagree
+  // A top-n count (pre/post-NMS proposals, detections) for an image of h x w pixels: `count` as is when
+  // top_n_reference_area is 0, else scaled by the image's area (at least 1).
+  int top_n_for(int count, long long h, long long w) const;
 };
 
 struct Thresholds {

@@ -1,12 +1,13 @@
 #pragma once
-// From one detection in one tile to a measured nucleus in level-0 pixels: mask → polygon (largest
-// component, holes kept, simplified within a pixel), measurements in µm, stain densities from the
-// tile's pixels.
+// From a nucleus mask in level-0 pixels to a measured nucleus: mask → polygon (largest component,
+// holes kept, simplified within half a pixel), measurements in µm from the same component, stain
+// densities from the analysis-resolution pixels the model saw.
 //
 // Thread-safety: pure functions. Errors: none thrown for empty masks (they yield std::nullopt).
+#include <cstdint>
 #include <optional>
+#include <string>
 
-#include "karyon/core/detection.hpp"
 #include "karyon/core/image.hpp"
 #include "karyon/core/nucleus.hpp"
 #include "karyon/core/tile.hpp"
@@ -25,15 +26,27 @@ struct Frame {
 // simplified with Douglas-Peucker within `tolerance` pixels. Empty when the mask is empty.
 core::Polygon trace_mask(const core::Mask& mask, double origin_x, double origin_y, double tolerance = 0.5);
 
+// Pixels at the analysis resolution that a mask in level-0 pixels is measured against: image pixel
+// (0, 0) is analysis pixel (x, y); level-0 pixel u lies in analysis pixel floor((u + 0.5) / scale).
+struct SourcePixels {
+  const core::RgbImage* image = nullptr;
+  std::int64_t x = 0;
+  std::int64_t y = 0;
+};
+
 // Area, perimeter, shape and mean haematoxylin/eosin optical density (Ruifrok-Johnston colour
-// deconvolution) of the mask's largest component. `tile` holds the pixels the mask was found in;
-// (mask_x, mask_y) is the mask origin in tile pixels.
+// deconvolution) of the largest component of `mask`, whose pixel (mx, my) is level-0 pixel
+// (mask_x + mx, mask_y + my). Lengths use the level-0 µm/px (frame.analysis_mpp / scale).
+core::Measurements measure(const core::Mask& mask, std::int64_t mask_x, std::int64_t mask_y, const SourcePixels& pixels,
+                           const Frame& frame);
+
+// Same, for a mask in the pixels of `tile` itself (analysis = level 0, µm/px `analysis_mpp`).
 core::Measurements measure(const core::Mask& mask, int mask_x, int mask_y, const core::RgbImage& tile,
                            double analysis_mpp);
 
-// The whole step for one detection of `tile`; std::nullopt when the mask is empty.
-std::optional<core::Nucleus> build_nucleus(const core::Detection& det, const core::Tile& tile,
-                                           const core::RgbImage& tile_pixels, const Frame& frame,
-                                           const char* class_name = "Nucleus");
+// The whole step for one nucleus mask in level-0 pixels; std::nullopt when the mask is empty.
+std::optional<core::Nucleus> build_nucleus(const core::Mask& mask, std::int64_t mask_x, std::int64_t mask_y,
+                                           const SourcePixels& pixels, const Frame& frame, float score,
+                                           std::int64_t tile_id, const std::string& class_name = "Nucleus");
 
 }  // namespace karyon::postprocess

@@ -61,6 +61,9 @@ struct TilePlanOptions {
   int overlap = -1;        // analysis pixels; -1 = default_overlap(target_mpp)
   std::optional<core::Level0Rect> region;  // plan only this part of the slide
   bool tissue_only = true;
+  // Tile origins are multiples of this many analysis px from the slide origin (the network's P5 stride),
+  // so the same tissue meets the same feature grid in every plan; the overlap is rounded up to fit.
+  int grid_align = 32;
 };
 
 // Overlap covering the largest nucleus diameter (~24 µm with margin), rounded up to an even number.
@@ -69,8 +72,10 @@ int default_overlap(double target_mpp);
 struct TilePlan {
   AnalysisResolution resolution;
   int tile_size = 0;
-  int overlap = 0;
+  int overlap = 0;              // as used: the request rounded up so that the stride fits the grid
   int stride = 0;
+  std::int64_t origin_x = 0;    // rect origin of column 0 / row 0 (on the global grid; may precede the extent)
+  std::int64_t origin_y = 0;
   std::int64_t cols = 0;
   std::int64_t rows = 0;
   core::AnalysisRect extent;  // the planned area (whole slide or region), analysis pixels
@@ -82,7 +87,8 @@ struct TilePlan {
   std::int64_t owner_id(std::int64_t x, std::int64_t y) const;
 };
 
-// Throws InvalidArgument for tile_size < 64, overlap < 0 or >= tile_size/2, or a region outside the slide.
+// Throws InvalidArgument for tile_size < 64, overlap < 0 or >= tile_size/2 (also after rounding to the
+// grid), or a region outside the slide.
 TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, const TissueMask* tissue,
                     const TilePlanOptions& options);
 
