@@ -159,7 +159,8 @@ at::Tensor MaskRcnn::multiscale_roi_align(const std::vector<at::Tensor>& feats, 
   return result;
 }
 
-std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& images_in, const Thresholds& th) const {
+std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& images_in, const Thresholds& th,
+                                             const std::vector<int64_t>& content_pixels) const {
   const int64_t B = static_cast<int64_t>(images_in.size());
   std::vector<RawDetections> out(static_cast<std::size_t>(B));
   if (B == 0) return out;
@@ -236,9 +237,10 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   std::vector<int64_t> max_detections(static_cast<std::size_t>(B));
   for (int64_t i = 0; i < B; ++i) {
     const auto [h, wd] = sizes[static_cast<std::size_t>(i)];
-    const int64_t pre_n = arch_.top_n_for(arch_.rpn_pre_nms_top_n, h, wd);
-    const int64_t post_n = arch_.top_n_for(arch_.rpn_post_nms_top_n, h, wd);
-    max_detections[static_cast<std::size_t>(i)] = arch_.top_n_for(th.detections_per_img, h, wd);
+    const int64_t area = content_pixels.empty() ? h * wd : content_pixels[static_cast<std::size_t>(i)];
+    const int64_t pre_n = arch_.top_n_for(arch_.rpn_pre_nms_top_n, area);
+    const int64_t post_n = arch_.top_n_for(arch_.rpn_post_nms_top_n, area);
+    max_detections[static_cast<std::size_t>(i)] = arch_.top_n_for(th.detections_per_img, area);
     std::vector<at::Tensor> top_idx, level_ids;
     int64_t offset = 0;
     for (std::size_t l = 0; l < n_per_level.size(); ++l) {

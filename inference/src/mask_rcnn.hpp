@@ -26,7 +26,10 @@ class MaskRcnn {
            at::ScalarType compute_dtype);
 
   // images: normalised float32 (3, H_i, W_i) tensors on the model's device.
-  std::vector<RawDetections> forward(const std::vector<at::Tensor>& images, const Thresholds& thresholds) const;
+  // `content_pixels[i]`: the area top-n counts scale with for image i (see ArchitectureConfig::top_n_for);
+  // empty: each image's full area.
+  std::vector<RawDetections> forward(const std::vector<at::Tensor>& images, const Thresholds& thresholds,
+                                     const std::vector<int64_t>& content_pixels = {}) const;
 
   const ArchitectureConfig& arch() const { return arch_; }
 

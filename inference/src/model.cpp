@@ -243,14 +243,17 @@ std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& t
     c10::InferenceMode guard;
     // Host staging: pinned memory when copying to a GPU so the copy can be asynchronous.
     std::vector<at::Tensor> images;
+    std::vector<int64_t> content;
     const auto u8 = at::TensorOptions().dtype(at::kByte).pinned_memory(m.device.is_cuda());
     for (const auto& t : tiles) {
+      if (m.card.architecture.top_n_reference_area > 0)
+        content.push_back(content_pixels(t.data, static_cast<long long>(t.width) * t.height));
       at::Tensor host = at::empty({t.height, t.width, 3}, u8);
       std::memcpy(host.data_ptr(), t.data, t.size_bytes);
       at::Tensor x = host.to(m.device, /*non_blocking=*/true).permute({2, 0, 1}).to(at::kFloat) / 255.0;
       images.push_back((x - m.mean) / m.std);
     }
-    const std::vector<RawDetections> raw = m.net->forward(images, th);
+    const std::vector<RawDetections> raw = m.net->forward(images, th, content);
     for (std::size_t i = 0; i < tiles.size(); ++i) {
       const at::Tensor boxes = raw[i].boxes.to(at::kCPU).contiguous();
       const at::Tensor scores = raw[i].scores.to(at::kCPU).contiguous();

@@ -42,12 +42,18 @@ int ArchitectureConfig::anchors_per_location() const {
   return static_cast<int>(a);
 }
 
-int ArchitectureConfig::top_n_for(int count, long long h, long long w) const {
+int ArchitectureConfig::top_n_for(int count, long long content) const {
   if (top_n_reference_area <= 0) return count;
-  // floor(x + 0.5), not llround: tools/train and tools/model compute the same in Python for torchvision.
-  const double scaled = std::floor(static_cast<double>(count) * static_cast<double>(h) * static_cast<double>(w) /
-                                       top_n_reference_area + 0.5);
+  // floor(x + 0.5), not llround: tools/train/model.py computes the same in Python for torchvision.
+  const double area = static_cast<double>(std::max(content, kMinContentPixels));
+  const double scaled = std::floor(static_cast<double>(count) * area / top_n_reference_area + 0.5);
   return static_cast<int>(std::clamp(scaled, 1.0, 1e9));
+}
+
+long long content_pixels(const std::uint8_t* rgb, long long n_pixels) {
+  long long n = 0;
+  for (long long i = 0; i < n_pixels; ++i, rgb += 3) n += (rgb[0] < 210 || rgb[1] < 210 || rgb[2] < 210);
+  return n;
 }
 
 ModelCard read_model_card(const std::string& path) {

@@ -268,7 +268,7 @@ void ResultStore::set_meta(const std::string& key, const std::string& value) {
     q.bind(2, value);
     q.exec();
   } catch (const std::exception& e) {
-    impl_->fail("cannot write metadata", e);
+    impl_->fail("cannot write metadata (disk full or read-only?)", e);
   }
 }
 

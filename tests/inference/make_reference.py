@@ -17,6 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "model"))
 import convert_torchvision as cv  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "train"))
+import model as train_model  # noqa: E402  (set_top_n_for: the card's per-content top-n counts)
+
 torch.set_num_threads(2)
 
 # Nuclei-sized anchors, many detections, low score threshold: random heads give near-random
@@ -74,6 +77,7 @@ def make_model_case(out_dir, name, backbone, seed, dtype, images, arch=None, thr
     tensors = {}
     summary = []
     for i, img in enumerate(images):
+        train_model.set_top_n_for(model, cfg, img)
         r = run_torchvision(model, img)
         tensors[f"image{i}"] = torch.from_numpy(img).contiguous()
         for k, v in r.items():
@@ -155,6 +159,13 @@ def main():
     make_model_case(out_dir, "r18_thin", "resnet18", 5, "fp32", images[:1], arch=thin)
     make_model_case(out_dir, "r50", "resnet50", 2, "fp32", images[:2])
     make_model_case(out_dir, "r34_fp16", "resnet34", 3, "fp16", images[:1])
+    # Top-n counts per content pixel (top_n_reference_area): a tile that is half glass gets half the proposals
+    # and detections of one that is all tissue; small counts so that they bind.
+    half_glass = synthetic_he(192, 192, 12)
+    half_glass[:, :96] = 245
+    make_model_case(out_dir, "r18_content", "resnet18", 6, "fp32", [half_glass, synthetic_he(192, 192, 13)],
+                    arch=dict(thin, rpn_pre_nms_top_n=400, rpn_post_nms_top_n=200, top_n_reference_area=192 * 192),
+                    thresholds={"box_score": 0.0, "detections_per_img": 60})
     # Tiles of one size for the batch/worker determinism test.
     tiles = [synthetic_he(128, 128, 100 + i) for i in range(5)]
     save_file({f"tile{i}": torch.from_numpy(x) for i, x in enumerate(tiles)}, os.path.join(out_dir, "tiles.safetensors"))

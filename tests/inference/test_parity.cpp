@@ -81,6 +81,18 @@ TEST(Parity, tiles_of_different_sizes_in_one_batch_match_torchvision_batch) {
 
 TEST(Parity, resize_and_more_than_1000_detections_match_torchvision) { check_model("r18_resize", 1, 1000); }
 
+TEST(Parity, top_n_per_content_pixel_matches_torchvision) {
+  // Counts per 192² px of content: the half-glass tile gets about half the detections of the tissue one
+  // (whose noisy pink background is ~90 % content, so ~55 of the card's 60).
+  const Model model = Model::load(test::refdata("r18_content.json"));
+  const auto ref = test::load_tensors(test::refdata("r18_content_ref.safetensors"));
+  const auto half = model.detect(ref_image(ref, 0)), full = model.detect(ref_image(ref, 1));
+  check_model("r18_content", 2, 25);
+  EXPECT_LE(full.size(), 60u);
+  EXPECT_GE(full.size(), 50u);
+  EXPECT_NEAR(static_cast<double>(half.size()) / static_cast<double>(full.size()), 0.5, 0.08);
+}
+
 TEST(Parity, resnet50_fpn_matches_torchvision) { check_model("r50", 2); }
 TEST(Parity, resnet34_fp16_storage_matches_torchvision) { check_model("r34_fp16", 1); }
 

@@ -20,8 +20,9 @@ subprocess.run([cli, "analyze", slide, "-o", ref] + common, check=True, stdout=s
 expected = nuclei(ref)
 assert len(expected) > 20, f"only {len(expected)} nuclei: the comparison would be vacuous"
 
-# Half the finished store's size: the store (or its write-ahead log) hits the limit partway through the slide.
-limit = os.path.getsize(os.path.join(ref, "results.sqlite")) // 2
+# The finished store's size: its write-ahead log, which holds every page written since the last checkpoint, hits
+# the limit partway through the slide (half of it is hit while the store is being created, which tests less).
+limit = os.path.getsize(os.path.join(ref, "results.sqlite"))
 
 
 def small_disk():

@@ -43,6 +43,8 @@ def predict(net, img, score_thresh, nms_thresh=None):
     net.roi_heads.score_thresh = score_thresh
     if nms_thresh is not None:
         net.roi_heads.nms_thresh = nms_thresh
+    if hasattr(net, "karyon_cfg"):
+        M.set_top_n_for(net, net.karyon_cfg, img)  # the card's per-content top-n, as the C++ engine
     x = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float() / 255.0
     return net([x])[0]
 

@@ -96,6 +96,7 @@ def to_inference(model, cfg):
     """A FrozenBatchNorm2d copy of a trained model (what the C++ engine computes), eval mode."""
     m = build(cfg, train=False)
     m.load_state_dict(export_state_dict(model), strict=True)
+    m.karyon_cfg = cfg  # for set_top_n_for
     return m.eval()
 
 
@@ -113,4 +114,26 @@ def load_card(card_path):
     m = build(cfg, train=False)
     sd = load_file(os.path.join(os.path.dirname(os.path.abspath(card_path)), card["weights"]))
     m.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
+    m.karyon_cfg = cfg  # for set_top_n_for
     return m.eval(), cfg
+
+
+def content_pixels(img_uint8):
+    """Pixels that are not glass-white (any channel below 210), as the C++ engine counts them (model_card.hpp)."""
+    import numpy as np
+    return int((np.asarray(img_uint8)[..., :3] < 210).any(-1).sum())
+
+
+def set_top_n_for(net, cfg, img_uint8):
+    """With architecture.top_n_reference_area > 0 the card's top-n counts are per that many content pixels: set the
+    torchvision model's counts for this image exactly as the C++ engine computes them (ArchitectureConfig::top_n_for)."""
+    import math
+    a, t = cfg["architecture"], cfg["thresholds"]
+    ref = a.get("top_n_reference_area", 0) or 0
+    if ref <= 0:
+        return
+    area = max(content_pixels(img_uint8), 64 * 64)
+    scaled = lambda n: int(min(max(math.floor(n * area / ref + 0.5), 1), 1e9))  # noqa: E731
+    net.rpn._pre_nms_top_n["testing"] = scaled(a["rpn_pre_nms_top_n"])
+    net.rpn._post_nms_top_n["testing"] = scaled(a["rpn_post_nms_top_n"])
+    net.roi_heads.detections_per_img = scaled(t["detections_per_img"])

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The validation images through the product, as a user would run it: `karyon-cli analyze` on each MoNuSeg
-validation image (a plain TIFF at 0.25 µm/px: tiling, tissue detection, tile merge, polygons) and
-`karyon-cli evaluate` of its nuclei.geojson against the original annotation (ImageScope XML or label map).
-Means over images, like tools/train/evaluate.py, which scores raster masks of whole images instead.
+"""The validation images through the product, as a user would run it: `karyon-cli analyze` on each image
+(`--mpp 0.25`: tiling, tissue detection, tile merge, polygons) and `karyon-cli evaluate` of its nuclei.geojson
+against the original annotation. Means over images, like tools/train/evaluate.py, which scores raster masks of
+whole images instead. Sets:
+  monuseg-val   the 6 MoNuSeg validation images (ImageScope XML or label maps), 1000² at 40x
+  consep-test   every 4th CoNSeP test patch (56 of 224, 256² JPEG at 40x, 16-bit label maps): an external
+                validation set from another hospital and organ (colorectal); never trained on
 
-  product_eval.py --cli build/app/karyon-cli [--model CARD.json] --out out/train/product-eval [--json F]
+  product_eval.py --cli build/app/karyon-cli [--model CARD.json] [--set consep-test] --out DIR [--json F]
 """
 import argparse
 import json
@@ -25,14 +28,19 @@ def main():
     ap.add_argument("--model", help="model card (default: the CLI's default model)")
     ap.add_argument("--out", required=True, help="folder for the analyses (replaced)")
     ap.add_argument("--json", help="write per-image and mean results here")
+    ap.add_argument("--set", default="monuseg-val", choices=["monuseg-val", "consep-test"])
+    ap.add_argument("--extra", default="", help="more analyze flags, space-separated (e.g. '--tile-size 256')")
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     rows = []
-    for name, _, image, truth in data.monuseg_items():
-        if name not in data.MONUSEG_VAL:
-            continue
+    if args.set == "monuseg-val":
+        items = [(n, i, t) for n, _, i, t in data.monuseg_items() if n in data.MONUSEG_VAL]
+    else:
+        items = data.consep_patches("test")[::4]
+    for name, image, truth in items:
         out = os.path.join(args.out, name)
-        cmd = [args.cli, "analyze", image, "-o", out, "--mpp", "0.25"] + (["--model", args.model] if args.model else [])
+        cmd = [args.cli, "analyze", image, "-o", out, "--mpp", "0.25"] + (["--model", args.model] if args.model else []) \
+            + args.extra.split()
         subprocess.run(cmd, check=True, capture_output=True)
         r = json.loads(subprocess.run([args.cli, "evaluate", os.path.join(out, "nuclei.geojson"), truth, "--json"],
                                       check=True, capture_output=True, text=True).stdout)
@@ -46,7 +54,8 @@ def main():
     print("| " + " | ".join(f"{mean[k]:.3f}" for k in KEYS) + " |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"mean": mean, "per_image": rows, "model": args.model or "default"}, f, indent=1)
+            json.dump({"set": args.set, "mean": mean, "per_image": rows, "model": args.model or "default",
+                       "extra": args.extra}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@
 //     "mask_layers": [256,256,256,256], "mask_dim_reduced": 256,
 //     "anchor_sizes": [[32],[64],[128],[256],[512]], "aspect_ratios": [[0.5,1,2], ...5 levels],
 //     "rpn_pre_nms_top_n": 1000, "rpn_post_nms_top_n": 1000, "rpn_nms_thresh": 0.7, "rpn_score_thresh": 0.0,
-//     "top_n_reference_area": 0,         > 0: the two top-n counts and thresholds.detections_per_img are for an
-//                                        image of this many pixels and scale with each image's area (so the
-//                                        proposals per nucleus do not depend on the tile size); 0: per image,
-//                                        as torchvision
+//     "top_n_reference_area": 0,         > 0: the two top-n counts and thresholds.detections_per_img are for
+//                                        this many pixels of content and scale with each image's content (its
+//                                        pixels that are not glass-white, see content_pixels()), so that the
+//                                        proposals per nucleus depend neither on the tile size nor on how much
+//                                        glass or padding a tile holds; 0: per image, as torchvision
 //     "box_roi_size": 7, "mask_roi_size": 14, "sampling_ratio": 2,
 //     "min_size": 0, "max_size": 0,      0 = no resize (tiles are already at the model's µm/px)
 //     "size_divisible": 32
@@ -28,6 +29,7 @@
 //   "provenance": {...}, "metrics": {...}, "license": "..."   (free-form, kept as JSON text)
 // }
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -56,9 +58,10 @@ struct ArchitectureConfig {
   int size_divisible = 32;
 
   int anchors_per_location() const;  // throws ModelError if levels disagree
-  // A top-n count (pre/post-NMS proposals, detections) for an image of h x w pixels: `count` as is when
-  // top_n_reference_area is 0, else scaled by the image's area (at least 1).
-  int top_n_for(int count, long long h, long long w) const;
+  // A top-n count (pre/post-NMS proposals, detections) for an image with `content` pixels of content:
+  // `count` as is when top_n_reference_area is 0, else scaled by max(content, kMinContentPixels) (>= 1).
+  int top_n_for(int count, long long content) const;
+  static constexpr long long kMinContentPixels = 64 * 64;
 };
 
 struct Thresholds {
@@ -83,6 +86,10 @@ struct ModelCard {
   std::string metrics_json = "{}";
   std::string license;
 };
+
+// Pixels of an 8-bit RGB image that are content (tissue), not glass or white padding: any channel below
+// 210. What top_n_reference_area counts; tools/train/model.py computes the same for torchvision.
+long long content_pixels(const std::uint8_t* rgb, long long n_pixels);
 
 // Reads and validates a model card. Throws core::ModelError naming the file and the bad key.
 ModelCard read_model_card(const std::string& card_path);
