@@ -101,12 +101,45 @@ def overlapping_pairs(polys, fraction=0.2):
     return pairs
 
 
+def _cross(o, a, b):
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def self_intersects(ring):
+    """True when two non-adjacent edges of the closed ring cross or touch (a polygon GeoJSON/QuPath would call
+    invalid)."""
+    pts = ring[:-1] if len(ring) > 1 and np.array_equal(ring[0], ring[-1]) else ring
+    n = len(pts)
+    for i in range(n):
+        a, b = pts[i], pts[(i + 1) % n]
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # adjacent through the closing edge
+            c, d = pts[j], pts[(j + 1) % n]
+            if max(a[0], b[0]) < min(c[0], d[0]) or max(c[0], d[0]) < min(a[0], b[0]) or \
+                    max(a[1], b[1]) < min(c[1], d[1]) or max(c[1], d[1]) < min(a[1], b[1]):
+                continue
+            d1, d2, d3, d4 = _cross(c, d, a), _cross(c, d, b), _cross(a, b, c), _cross(a, b, d)
+            if ((d1 > 0) != (d2 > 0) or d1 == 0 or d2 == 0) and ((d3 > 0) != (d4 > 0) or d3 == 0 or d4 == 0):
+                return True
+    return False
+
+
+def outline_stats(polys):
+    """Invalid (self-intersecting) outer rings and vertices per outline."""
+    verts = [len(p[0]) - 1 for p in polys]
+    return {"invalid_outlines": sum(self_intersects(p[0]) for p in polys),
+            "vertices_mean": float(np.mean(verts)) if verts else 0.0}
+
+
 def measure(cli, slide, out_dir, settings, extra):
     rows = []
     ref = None
     for tile, overlap in settings:
         gj = analyze(cli, slide, os.path.join(out_dir, f"t{tile}_o{overlap}"), tile, overlap, extra)
-        row = {"tile_size": tile, "overlap": overlap, "overlapping_pairs": len(overlapping_pairs(polygons(gj)))}
+        polys = polygons(gj)
+        row = {"tile_size": tile, "overlap": overlap, "overlapping_pairs": len(overlapping_pairs(polys)),
+               **outline_stats(polys)}
         if ref is None:
             ref = gj
             n = len(polygons(gj))
@@ -117,7 +150,8 @@ def measure(cli, slide, out_dir, settings, extra):
         rows.append(row)
         print(f"tile {tile:5d} overlap {overlap:4d}: {row['nuclei']:6d} nuclei ({100 * row['count_change']:+.1f} %), "
               f"matched {100 * row['matched_of_reference']:.1f} % of the reference / {100 * row['matched_of_run']:.1f} % "
-              f"of this run, {row['overlapping_pairs']} overlapping pairs", flush=True)
+              f"of this run, {row['overlapping_pairs']} overlapping pairs, {row['invalid_outlines']} invalid outlines, "
+              f"{row['vertices_mean']:.1f} vertices per outline", flush=True)
     return rows
 
 

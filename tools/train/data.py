@@ -115,6 +115,19 @@ def consep_patches(split):
     return out
 
 
+def load_consep_eval(split, mpp, every=4):
+    """Every `every`-th CoNSeP patch of a split as its own sample (the product_eval.py consep-test set):
+    image at the analysis µm/px, native 0.25 µm/px labels for scoring."""
+    out = []
+    for n, ip, lp in consep_patches(split)[::every]:
+        img = np.asarray(Image.open(ip).convert("RGB"))
+        lab = np.asarray(Image.open(lp)).astype(np.int32)
+        s = CONSEP_MPP / mpp
+        im2, lb2 = resample(img, lab, s)
+        out.append(Sample(n, im2, lb2, native_lab=lab, src_mpp=CONSEP_MPP, scale=s))
+    return out
+
+
 def load_consep_mosaics(split, mpp, seed=0):
     """CoNSeP patches at the analysis µm/px (256² at 0.25 µm/px -> 128² at 0.5), four at a time in a 2x2 mosaic
     so that a training crop is mostly tissue rather than padding. The patches' positions in their 1000² source

@@ -75,7 +75,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="checkpoint .pt or Karyon card .json")
     ap.add_argument("--classical", action="store_true", help="also evaluate the classical baseline")
-    ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "monuseg-train", "synthetic"])
+    ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "monuseg-train", "consep-test", "synthetic"],
+                    help="consep-test: every 4th CoNSeP test patch (external validation, another hospital)")
     ap.add_argument("--sweep", help="comma-separated score thresholds: one model run, metrics for each")
     ap.add_argument("--nms-sweep", help="comma-separated box NMS IoU thresholds to sweep too (default: the card's)")
     ap.add_argument("--mask-sweep", help="comma-separated mask thresholds to sweep too (default: the card's)")
@@ -101,6 +102,8 @@ def main(argv=None):
         samples = train.synthetic_samples(root, mpp, [args.seed], size=args.size)
     elif args.data == "monuseg-train":
         samples = data.load_monuseg("train", mpp)  # for choosing thresholds without touching validation
+    elif args.data == "consep-test":
+        samples = data.load_consep_eval("test", mpp)
     else:
         samples = data.load_monuseg("val", mpp)
 
