@@ -77,14 +77,16 @@ json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& 
 // measurements. nullopt when the mask is empty at that resolution.
 std::optional<postprocess::Candidate> to_candidate(const core::Detection& d, int index, const core::Tile& tile,
                                                    const core::RgbImage& pixels, const postprocess::Frame& frame,
-                                                   double mask_threshold) {
+                                                   double mask_threshold, const core::Level0Rect& slide_bounds) {
   if (d.mask_probs_size <= 0) return std::nullopt;
   const double sx = frame.scale_x, sy = frame.scale_y;
   const double tx = static_cast<double>(tile.rect.x), ty = static_cast<double>(tile.rect.y);
   const postprocess::Box box{(tx + d.x0) * sx, (ty + d.y0) * sy, (tx + d.x1) * sx, (ty + d.y1) * sy};
   const auto x0 = static_cast<std::int64_t>(std::floor(tx * sx)), y0 = static_cast<std::int64_t>(std::floor(ty * sy));
-  const core::Level0Rect clip{x0, y0, static_cast<std::int64_t>(std::floor((tx + tile.rect.width) * sx)) - x0,
-                              static_cast<std::int64_t>(std::floor((ty + tile.rect.height) * sy)) - y0};
+  // Within the tile, and within the slide: edge tiles reach past it (white there), nuclei do not.
+  const core::Level0Rect clip = core::Level0Rect{x0, y0, static_cast<std::int64_t>(std::floor((tx + tile.rect.width) * sx)) - x0,
+                                                 static_cast<std::int64_t>(std::floor((ty + tile.rect.height) * sy)) - y0}
+                                    .intersect(slide_bounds);
   auto placed = postprocess::paste_mask(d.mask_probs.data(), d.mask_probs_size, box, mask_threshold, clip);
   const auto centroid = postprocess::mask_centroid(placed);
   if (!centroid) return std::nullopt;
@@ -222,6 +224,8 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     merge_options.mask_scale_x = resolution.scale_x;  // masks are pasted at level 0
     merge_options.mask_scale_y = resolution.scale_y;
     postprocess::TileMerger merger(plan.tiles, plan.cols, plan.rows, merge_options);
+    const core::Level0Rect slide_bounds{0, 0, slide->metadata().width(), slide->metadata().height()};
+    const core::Level0Rect region_l0 = o.region ? o.region->intersect(slide_bounds) : slide_bounds;
 
     // Tiles travel to the model as copies; the reader's buffer stays here, keyed by tile id, until the
     // tile's detections come back (the measurements need its pixels). Buffers are recycled, so this
@@ -267,23 +271,23 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
         std::vector<postprocess::Candidate> candidates;
         for (std::size_t i = 0; i < result->detections.size(); ++i) {
           auto c = to_candidate(result->detections[i], static_cast<int>(i), tile, pixels->image, frame,
-                                card.thresholds.mask);
+                                card.thresholds.mask, slide_bounds);
           if (c && merger.keeps(tile.id, c->cx, c->cy)) candidates.push_back(std::move(*c));
         }
         pixels = {};  // back to the reader pool
         auto merged = merger.add_tile(tile.id, std::move(candidates), context_ids.count(tile.id) > 0);
         std::vector<core::Nucleus> nuclei;
         for (const auto& c : merged.nuclei) {
-          // A region run reports the nuclei whose centre is in the region; the others still took part
-          // in the overlap decisions, as they would in a whole-slide run.
-          if (o.region && !plan.extent.contains(static_cast<std::int64_t>(std::floor(c.cx)),
-                                                static_cast<std::int64_t>(std::floor(c.cy))))
-            continue;
           const std::string class_name = display_class(
               c.label >= 0 && c.label < static_cast<int>(card.class_names.size()) ? card.class_names[c.label] : "nucleus");
           auto nucleus = postprocess::build_nucleus(c.mask, c.mask_x, c.mask_y, {&c.pixels, c.pixels_x, c.pixels_y},
                                                     frame, c.score, c.tile_id, class_name);
           if (!nucleus) continue;
+          // A region run reports the nuclei whose centre (as stored) is in the region; the others still
+          // took part in the overlap decisions, as they would in a whole-slide run.
+          if (o.region && !region_l0.contains(static_cast<std::int64_t>(std::floor(nucleus->centroid.x)),
+                                              static_cast<std::int64_t>(std::floor(nucleus->centroid.y))))
+            continue;
           nucleus->uuid = nucleus_uuid(salt, c.tile_id, c.index);
           nuclei.push_back(std::move(*nucleus));
         }

@@ -36,6 +36,8 @@ for rel, flags, match_bound in cases:
             problems.append(f"matched {100 * matched:.1f} % (bound {100 * match_bound:.0f} %)")
         if r["overlapping_pairs"] > 0:
             problems.append(f"{r['overlapping_pairs']} pairs of nuclei overlap by > 20 %")
+        if r["invalid_outlines"] > 0:
+            problems.append(f"{r['invalid_outlines']} self-intersecting outlines")
         failed += bool(problems)
         total += 1
         print(f"{'FAIL' if problems else 'ok  '} {os.path.basename(rel)} tile {r['tile_size']} overlap {r['overlap']}: "

@@ -143,32 +143,51 @@ def main(argv=None):
         score = args.score if args.score is not None else thr["box_score"]
         nms = args.nms if args.nms is not None else thr["box_nms"]
         mask = args.mask if args.mask is not None else thr["mask"]
-        methods.append(("model", lambda img: to_labels(predict(net, img, score, nms), img.shape[:2], score, mask)))
+        last_scores = {}
+
+        def model_fn(img):
+            out = predict(net, img, score, nms)
+            # to_labels paints in ascending score order: label k is the k-th lowest score above the threshold
+            last_scores["v"] = np.sort(out["scores"][out["scores"] > score].numpy())
+            return to_labels(out, img.shape[:2], score, mask)
+        methods.append(("model", model_fn))
         results["score_threshold"] = score
         results["thresholds"] = {"box_score": score, "box_nms": nms, "mask": mask}
     if args.classical:
         methods.append(("classical", lambda img: classical.segment(img, mpp)))
     for name, fn in methods:
         rows = []
+        pairs = []  # (score, matched) of every prediction, for the reliability table
         secs = 0.0
         for s in samples:
             t0 = time.time()
             lab = fn(s.img)
             secs += time.time() - t0
-            r = metrics.instance_metrics(s.native_lab, upsample(lab, s.native_lab.shape))
+            up = upsample(lab, s.native_lab.shape)
+            r = metrics.instance_metrics(s.native_lab, up)
             r["image"] = s.name
+            if name == "model":
+                pairs += [(float(last_scores["v"][i - 1]), ok) for i, ok in
+                          metrics.matched_predictions(s.native_lab, up).items()]
             rows.append(r)
             print(f"{name:9s} {s.name:26s} AJI {r['aji']:.3f} PQ {r['pq']:.3f} F1@.5 {r['f1@0.5']:.3f} "
                   f"Dice {r['dice']:.3f} gt {r['n_gt']} pred {r['n_pred']}", flush=True)
         mean = metrics.summarize(rows)
         mean["seconds_per_image"] = secs / len(samples)
         results["methods"][name] = {"mean": mean, "per_image": rows}
+        if pairs:
+            results["methods"][name]["reliability"] = metrics.reliability(pairs)
     print("\n| method | AJI | PQ | DQ | SQ | F1@0.5 | precision | recall | pixel Dice | s/image |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results["methods"].items():
         m = r["mean"]
         print(f"| {name} | {m['aji']:.3f} | {m['pq']:.3f} | {m['dq']:.3f} | {m['sq']:.3f} | {m['f1@0.5']:.3f} | "
               f"{m['precision@0.5']:.3f} | {m['recall@0.5']:.3f} | {m['dice']:.3f} | {m['seconds_per_image']:.2f} |")
+    for name, r in results["methods"].items():
+        if "reliability" in r:
+            print(f"\n{name}: precision (IoU > 0.5) per score bin\n| score | n | precision |\n|---|---|---|")
+            for b in r["reliability"]:
+                print(f"| {b['bin'][0]:.1f}-{b['bin'][1]:.1f} | {b['n']} | {b['precision']:.3f} |")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:

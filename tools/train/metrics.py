@@ -63,3 +63,29 @@ def summarize(rows):
     out["n_gt"] = int(sum(r["n_gt"] for r in rows))
     out["n_pred"] = int(sum(r["n_pred"] for r in rows))
     return out
+
+
+def matched_predictions(gt, pred):
+    """{prediction id: True if it matches a true nucleus at IoU > 0.5} for every id present in `pred`."""
+    ids = np.unique(pred)
+    ids = ids[ids != 0]
+    if not len(ids):
+        return {}
+    inter, ag, ap = _overlaps(_relabel(gt), _relabel(pred))
+    if not len(ag):
+        return {int(i): False for i in ids}
+    iou = inter / np.maximum(ag[:, None] + ap[None, :] - inter, 1)
+    hit = (iou > 0.5).any(0)
+    return {int(i): bool(h) for i, h in zip(ids, hit)}
+
+
+def reliability(pairs, edges=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)):
+    """Precision (share matched at IoU > 0.5) per score bin, from (score, matched) pairs."""
+    s = np.array([p[0] for p in pairs], float)
+    m = np.array([p[1] for p in pairs], bool)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (s >= lo) & (s < hi)
+        if sel.any():
+            out.append({"bin": [lo, min(hi, 1.0)], "n": int(sel.sum()), "precision": float(m[sel].mean())})
+    return out
