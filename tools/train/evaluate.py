@@ -75,8 +75,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="checkpoint .pt or Karyon card .json")
     ap.add_argument("--classical", action="store_true", help="also evaluate the classical baseline")
-    ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "monuseg-train", "consep-test", "synthetic"],
-                    help="consep-test: every 4th CoNSeP test patch (external validation, another hospital)")
+    ap.add_argument("--data", default="monuseg-val", choices=["monuseg-val", "monuseg-train", "consep-test", "consep-train", "synthetic"],
+                    help="consep-test: every 4th CoNSeP test patch (external validation, another hospital); "
+                         "consep-train: every 4th training patch (for choosing thresholds)")
     ap.add_argument("--sweep", help="comma-separated score thresholds: one model run, metrics for each")
     ap.add_argument("--nms-sweep", help="comma-separated box NMS IoU thresholds to sweep too (default: the card's)")
     ap.add_argument("--mask-sweep", help="comma-separated mask thresholds to sweep too (default: the card's)")
@@ -87,6 +88,9 @@ def main(argv=None):
     ap.add_argument("--nms", type=float, default=None, help="box NMS IoU threshold (default: the card's)")
     ap.add_argument("--mask", type=float, default=None, help="mask probability threshold (default: the card's)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--top-n-reference-area", type=float, default=None,
+                    help="evaluate with the card's top-n counts per this many content pixels (what the product does "
+                         "with cards that say so; use it for checkpoints and older cards to compare like with like)")
     ap.add_argument("--json", help="write per-image and mean results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -96,14 +100,17 @@ def main(argv=None):
     if args.model:
         net, cfg = load_any(args.model)
         mpp = cfg["input"]["mpp"]
+        if args.top_n_reference_area is not None:
+            cfg["architecture"]["top_n_reference_area"] = args.top_n_reference_area
+            net.karyon_cfg = cfg
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     if args.data == "synthetic":
         import train
         samples = train.synthetic_samples(root, mpp, [args.seed], size=args.size)
     elif args.data == "monuseg-train":
         samples = data.load_monuseg("train", mpp)  # for choosing thresholds without touching validation
-    elif args.data == "consep-test":
-        samples = data.load_consep_eval("test", mpp)
+    elif args.data in ("consep-test", "consep-train"):
+        samples = data.load_consep_eval(args.data.split("-")[1], mpp)
     else:
         samples = data.load_monuseg("val", mpp)
 

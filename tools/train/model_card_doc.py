@@ -34,7 +34,8 @@ def sweep_table(sweep):
 
 def main():
     ap = argparse.ArgumentParser()
-    for k in ("card", "val", "sweep", "val_sweep", "product", "bench", "cpp", "out"):
+    for k in ("card", "val", "sweep", "val_sweep", "product", "bench", "cpp", "out", "consep", "product_consep",
+              "consep_sweep"):
         ap.add_argument("--" + k.replace("_", "-"), required=k in ("card", "val", "out"))
     a = ap.parse_args()
     card = json.load(open(a.card))
@@ -69,8 +70,12 @@ def main():
              f"detections per tile, mask probability > {thr['mask']}")
     if a.sweep:
         sw = json.load(open(a.sweep))
-        L.append("- the thresholds were chosen on the 24 **training** images (best AJI), not on validation:\n")
+        L.append("- the thresholds were chosen on the **training** images (best AJI), not on validation; MoNuSeg's 24 "
+                 "training images:\n")
         L.extend(sweep_table(sw["sweep"]))
+        if a.consep_sweep:
+            L.append("\n  and every 4th CoNSeP training patch (108):\n")
+            L.extend(sweep_table(json.load(open(a.consep_sweep))["sweep"]))
     L.append("")
     L.append("## Training data and licences")
     L.append("- MoNuSeg 2018 training set (Kumar et al. 2017/2020; TCGA images), 24 of 30 images (the 6 validation "
@@ -79,6 +84,12 @@ def main():
     L.append("- DSB 2018 / BBBC038 H&E-like subset (CC0): 74 of 107 crops, magnification unknown, each rescaled so that "
              "its median nucleus area matches MoNuSeg's at 0.5 µm/px (33 whose scale hit the [0.33, 2] clamp were "
              "dropped); ~15 % of training crops.")
+    if "consep" in json.dumps(prov.get("train_args", {})):
+        L.append("- CoNSeP (Graham et al. 2019; UHCW colorectal, not TCGA) training split: 432 patches of 256² at 40x "
+                 "(27 tiles), resampled to 0.5 µm/px and put four at a time into 2x2 mosaics; ~35 % of training crops "
+                 "from the third session on. Released by the TIA Centre (Warwick) for research use (a third-party "
+                 "catalogue lists Apache-2.0): research use; together with MoNuSeg the weights stay CC BY-NC-SA 4.0. "
+                 "Its test split (224 patches, 14 tiles) is an external validation set and is never trained on.")
     L.append("- Training: from scratch (no ImageNet weights offline), AdamW, batch 2 crops of 256², augmentation: "
              "flips, 90° rotations, H&E stain jitter, brightness/contrast/saturation, scale jitter ±15 %, blur, noise. "
              f"{prov.get('hardware')}; {prov.get('train_steps')} steps "
@@ -102,6 +113,12 @@ def main():
     for r in val["methods"]["model"]["per_image"]:
         L.append(f"| {r['image']} | {r['aji']:.3f} | {r['pq']:.3f} | {r['f1@0.5']:.3f} | {r['dice']:.3f} | "
                  f"{r['n_gt']} | {r['n_pred']} |")
+    rel = val["methods"]["model"].get("reliability")
+    if rel:
+        L.append("\nReliability (the review queue sorts by score, so a higher score must mean a likelier nucleus): "
+                 "share of predictions that match a true nucleus at IoU > 0.5, per score bin, validation images:\n")
+        L.append("| score | predictions | precision |\n|---|---|---|")
+        L.extend(f"| {b['bin'][0]:.1f}–{b['bin'][1]:.1f} | {b['n']} | {b['precision']:.3f} |" for b in rel)
     if a.val_sweep:
         sw = json.load(open(a.val_sweep))
         L.append("\nFor information, the same validation set at other thresholds (not used to choose them):\n")
@@ -121,6 +138,37 @@ def main():
         L.append("| AJI | PQ | DQ | SQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|---|")
         L.append("| " + " | ".join(f"{m[k]:.3f}" for k in ("aji", "pq", "dq", "sq", "f1", "precision", "recall",
                                                               "dice")) + " |\n")
+    if a.consep:
+        c = json.load(open(a.consep))
+        L.append("## External validation: CoNSeP test split (another hospital, colorectal)")
+        L.append("Every 4th of the 224 CoNSeP test patches (56 patches of 256² at 40x; nuclei cut by a patch edge "
+                 "count as they are), predicted at 0.5 µm/px, scored at native resolution. Command: "
+                 f"`tools/train/evaluate.py --model {a.card} --data consep-test --json F`.\n")
+        L.append("| method | AJI | PQ | DQ | SQ | F1@0.5 | precision | recall | pixel Dice |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        L.append(row("this model", c["methods"]["model"]["mean"]))
+        if a.product_consep:
+            m = json.load(open(a.product_consep))["mean"]
+            L.append("\nThrough the product (`tools/train/product_eval.py --set consep-test`: `karyon-cli analyze "
+                     "--mpp 0.25` + `karyon-cli evaluate`):\n")
+            L.append("| AJI | PQ | DQ | SQ | F1@0.5 | precision | recall | Dice |\n|---|---|---|---|---|---|---|---|")
+            L.append("| " + " | ".join(f"{m[k]:.3f}" for k in ("aji", "pq", "dq", "sq", "f1", "precision", "recall",
+                                                                  "dice")) + " |")
+        L.append("")
+    curve = prov.get("learning_curve")
+    if curve:
+        L.append("## Learning curve")
+        L.append("Every committed model and snapshot, scored the same way (tools/train/evaluate.py at score > 0.2, "
+                 "NMS 0.3, mask > 0.5, top-n per 512² px of content), whatever thresholds its own card chose. Wall "
+                 "hours are cumulative training time on the shared 2-core VM (threads in the last column: CPU hours "
+                 "= wall x threads).\n")
+        L.append("| step | wall h | CPU h | run | MoNuSeg val AJI | PQ | F1 | CoNSeP test AJI | PQ | F1 |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for r in curve:
+            mv, cv = r["monuseg_val"], r["consep_test"]
+            L.append(f"| {r['step']} | {r['wall_h']:.2f} | {r['cpu_h']:.2f} | {r['run']} | {mv['aji']:.3f} | "
+                     f"{mv['pq']:.3f} | {mv['f1']:.3f} | {cv['aji']:.3f} | {cv['pq']:.3f} | {cv['f1']:.3f} |")
+        L.append("")
     if a.cpp:
         L.append("## C++ engine check")
         L.append(a.cpp + "\n")
@@ -140,8 +188,9 @@ def main():
              "PQ 0.597 (other images than this validation split: not directly comparable). A GPU run (ResNet-50, "
              "0.25 µm/px, longer) is the way towards HoVer-Net's numbers.")
     L.append("- 0.5 µm/px only; small touching nuclei (lymphocyte clusters) are merged or missed more often.")
-    L.append("- Validation is 6 images from the same dataset as training (same TCGA scanners/labs): expect lower "
-             "numbers on other labs, stains and scanners; no stain normalisation is done at inference.")
+    L.append("- MoNuSeg validation is 6 images from the same dataset as training (same TCGA scanners/labs); CoNSeP's "
+             "test split is the external check, and the project's held-out sets from other labs are scored "
+             "separately: expect lower numbers on other labs, stains and scanners; no stain normalisation at inference.")
     L.append("- One class (nucleus); no nucleus type, no tissue-type awareness; artefacts (folds, ink, blur) untested.")
     L.append(f"- Scores are not calibrated probabilities: the box score threshold ({thr['box_score']}) is the one "
              f"that maximised AJI on the training images. Recall at IoU 0.5 is {m['recall@0.5']:.2f} at precision "
