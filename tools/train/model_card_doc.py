@@ -160,8 +160,9 @@ def main():
         L.append("## Learning curve")
         L.append("Every committed model and snapshot, scored the same way (tools/train/evaluate.py at score > 0.2, "
                  "NMS 0.3, mask > 0.5, top-n per 512² px of content), whatever thresholds its own card chose. Wall "
-                 "hours are cumulative training time on the shared 2-core VM (threads in the last column: CPU hours "
-                 "= wall x threads).\n")
+                 "hours are cumulative training time on the shared 2-core VM; CPU hours are the trainer's (run 2 used "
+                 "2 threads; run 3 got 1.44 CPU h in 2.2 h wall, sharing the cores with builds; snapshots in between "
+                 "are interpolated). The rows before 11561 were scored again this way in session 3.\n")
         L.append("| step | wall h | CPU h | run | MoNuSeg val AJI | PQ | F1 | CoNSeP test AJI | PQ | F1 |")
         L.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in curve:
