@@ -273,6 +273,7 @@ std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& t
         const at::Tensor probs = masks[k].contiguous();
         d.mask_probs_size = static_cast<int>(probs.size(-1));
         d.mask_probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+        if (!m.options.paste_masks) continue;
         const PastedMask pm = paste_mask(masks[k], b + k * 4, tiles[i].height, tiles[i].width);
         d.mask_x = static_cast<int>(pm.x0);
         d.mask_y = static_cast<int>(pm.y0);

@@ -73,11 +73,11 @@ json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& 
 }
 
 // A detection as a merge candidate: its mask pasted from the mask head's probabilities at the slide's
-// level 0 (clipped to the tile), its centroid in analysis pixels, and the tile pixels under it for the
-// measurements. nullopt when the mask is empty at that resolution.
+// level 0 (clipped to the tile and the slide) and its centroid in analysis pixels. nullopt when the mask
+// is empty at that resolution.
 std::optional<postprocess::Candidate> to_candidate(const core::Detection& d, int index, const core::Tile& tile,
-                                                   const core::RgbImage& pixels, const postprocess::Frame& frame,
-                                                   double mask_threshold, const core::Level0Rect& slide_bounds) {
+                                                   const postprocess::Frame& frame, double mask_threshold,
+                                                   const core::Level0Rect& slide_bounds) {
   if (d.mask_probs_size <= 0) return std::nullopt;
   const double sx = frame.scale_x, sy = frame.scale_y;
   const double tx = static_cast<double>(tile.rect.x), ty = static_cast<double>(tile.rect.y);
@@ -100,7 +100,14 @@ std::optional<postprocess::Candidate> to_candidate(const core::Detection& d, int
   c.mask_x = placed.x;
   c.mask_y = placed.y;
   c.mask = std::move(placed.mask);
-  // Tile pixels under the mask (analysis pixels), kept until the merge has decided.
+  return c;
+}
+
+// Keeps the tile pixels under a candidate's mask (analysis pixels) for its measurements: the tile's
+// buffer goes back to the reader before the merge decides.
+void keep_pixels_under(postprocess::Candidate& c, const core::Tile& tile, const core::RgbImage& pixels,
+                       const postprocess::Frame& frame) {
+  const double sx = frame.scale_x, sy = frame.scale_y;
   const auto px0 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(c.mask_x / sx)) - tile.rect.x, 0, pixels.width);
   const auto py0 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(c.mask_y / sy)) - tile.rect.y, 0, pixels.height);
   const auto px1 = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil((c.mask_x + c.mask.width) / sx)) - tile.rect.x, 0, pixels.width);
@@ -110,7 +117,6 @@ std::optional<postprocess::Candidate> to_candidate(const core::Detection& d, int
   c.pixels.resize(static_cast<int>(px1 - px0), static_cast<int>(py1 - py0));
   for (std::int64_t y = py0; y < py1; ++y)
     std::copy_n(pixels.row(static_cast<int>(y)) + px0 * 3, (px1 - px0) * 3, c.pixels.row(static_cast<int>(y - py0)));
-  return c;
 }
 
 }  // namespace
@@ -217,6 +223,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     pool_options.batch_size = o.batch_size;
     pool_options.model.precision = inference::parse_precision(o.precision);
     pool_options.model.score_threshold = score_threshold;
+    pool_options.model.paste_masks = false;  // masks are pasted at level 0 from mask_probs (to_candidate)
     inference::WorkerPool pool(model.string(), pool_options);
     tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2}, cancel);
     const postprocess::Frame frame{resolution.target_mpp, resolution.scale_x, resolution.scale_y};
@@ -270,9 +277,11 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
         const core::Tile tile = pixels->tile;  // a copy: the buffer goes back to the reader below
         std::vector<postprocess::Candidate> candidates;
         for (std::size_t i = 0; i < result->detections.size(); ++i) {
-          auto c = to_candidate(result->detections[i], static_cast<int>(i), tile, pixels->image, frame,
-                                card.thresholds.mask, slide_bounds);
-          if (c && merger.keeps(tile.id, c->cx, c->cy)) candidates.push_back(std::move(*c));
+          auto c = to_candidate(result->detections[i], static_cast<int>(i), tile, frame, card.thresholds.mask,
+                                slide_bounds);
+          if (!c || !merger.keeps(tile.id, c->cx, c->cy)) continue;
+          keep_pixels_under(*c, tile, pixels->image, frame);
+          candidates.push_back(std::move(*c));
         }
         pixels = {};  // back to the reader pool
         auto merged = merger.add_tile(tile.id, std::move(candidates), context_ids.count(tile.id) > 0);

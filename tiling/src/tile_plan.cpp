@@ -224,20 +224,19 @@ void TileReader::read(const Tile& tile, core::RgbImage& out) const {
   slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(static_cast<double>(bx0 * kx) * ds)),
                      static_cast<std::int64_t>(std::llround(static_cast<double>(by0 * ky) * ds)), bw * kx, bh * ky,
                      level_pixels);
-  thread_local std::vector<float> blocks;
-  blocks.assign(static_cast<std::size_t>(bw) * bh * 3, 0.0f);
-  const float norm = 1.0f / static_cast<float>(kx * ky);
-  for (int y = 0; y < bh * ky; ++y) {
-    const std::uint8_t* src = level_pixels.row(y);
-    float* row = blocks.data() + static_cast<std::size_t>(y / ky) * bw * 3;
-    for (int x = 0; x < bw * kx; ++x)
-      for (int c = 0; c < 3; ++c) row[(x / kx) * 3 + c] += src[x * 3 + c] * norm;
-  }
+  // Block means in float (INTER_AREA at an integer factor is the exact k x k mean), so the bilinear
+  // step below works on unrounded values.
+  const cv::Mat level(bh * ky, bw * kx, CV_8UC3, level_pixels.pixels.data());
+  thread_local cv::Mat level_f, block_mat;
+  level.convertTo(level_f, CV_32FC3);
+  if (kx > 1 || ky > 1) cv::resize(level_f, block_mat, cv::Size(bw, bh), 0, 0, cv::INTER_AREA);
+  else block_mat = level_f;
+  const float* blocks = block_mat.ptr<float>(0);
   const auto tx = taps(tile.rect.x, T, gx, bx0), ty = taps(tile.rect.y, T, gy, by0);
   out.resize(T, T);
   for (int y = 0; y < T; ++y) {
     const Tap a = ty[static_cast<std::size_t>(y)];
-    const float* r0 = blocks.data() + static_cast<std::size_t>(a.first) * bw * 3;
+    const float* r0 = blocks + static_cast<std::size_t>(a.first) * bw * 3;
     const float* r1 = r0 + static_cast<std::size_t>(bw) * 3;
     std::uint8_t* dst = out.row(y);
     for (int x = 0; x < T; ++x) {

@@ -18,7 +18,8 @@ struct Detection {
   int label = 0;                        // index into the model card's class_names (0 = background, never returned)
   int mask_x = 0;                       // tile pixel of mask(0, 0)
   int mask_y = 0;
-  Mask mask;                            // 255 inside, 0 outside; may be 0x0 when the box is outside the tile
+  Mask mask;                            // 255 inside, 0 outside; 0x0 when the box is outside the tile, or
+                                        // when the engine was asked for mask_probs only
   std::int64_t mask_area = 0;           // number of 255 pixels in `mask`
   // The mask head's own output for this box: M x M probabilities (row-major) over the box as
   // torchvision's paste_masks_in_image maps them. Lets postprocess paste the mask at another

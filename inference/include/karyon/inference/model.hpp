@@ -36,6 +36,9 @@ struct ModelOptions {
   double score_threshold = -1;         // < 0: the card's thresholds.box_score
   int detections_per_img = -1;         // < 0: the card's thresholds.detections_per_img
   double mask_threshold = -1;          // < 0: the card's thresholds.mask
+  // Also paste each mask at tile resolution (Detection::mask, as torchvision returns it). Off for callers
+  // that paste Detection::mask_probs themselves (the pipeline pastes at the slide's level 0).
+  bool paste_masks = true;
   bool allow_cpu_reduced_precision = false;  // tests only: run bf16/fp16 on the CPU (slow)
 };
 
