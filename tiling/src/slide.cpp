@@ -7,7 +7,9 @@
 #include <system_error>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 #include "slide_backends.hpp"
+#include "tiff_integrity.hpp"
 
 namespace karyon::tiling {
 namespace fs = std::filesystem;
@@ -17,14 +19,12 @@ namespace {
 
 void check_path_is_readable_file(const fs::path& path) {
   std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) throw SlideError(path.string() + ": no such file");
-  if (fs::is_directory(status))
+  if (fs::is_directory(path, ec))
     throw SlideError(path.string() + ": is a directory, not a slide (use `karyon-cli batch` for folders)");
-  if (!fs::is_regular_file(status)) throw SlideError(path.string() + ": not a regular file");
-  const auto size = fs::file_size(path, ec);
-  if (ec) throw SlideError(path.string() + ": cannot read file size: " + ec.message());
+  std::uintmax_t size = 0;
+  if (const auto problem = core::regular_file_problem(path, &size)) throw SlideError(path.string() + ": " + *problem);
   if (size == 0) throw SlideError(path.string() + ": file is empty");
+  if (const auto damage = tiff_damage(path, size)) throw SlideError(path.string() + ": truncated or damaged: " + *damage);
 }
 
 void check_dimensions(const SlideMetadata& m) {
