@@ -17,7 +17,7 @@ APT_PACKAGES=(
   libopenslide-dev libtiff-dev libjpeg-dev libturbojpeg0-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   qt6-base-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev
-  libcli11-dev libspdlog-dev libsqlitecpp-dev zlib1g-dev libpugixml-dev
+  libcli11-dev libspdlog-dev libsqlitecpp-dev zlib1g-dev libpugixml-dev libssl-dev
   python3 python3-venv python3-openslide python3-numpy python3-pil python3-scipy
   xvfb xauth time
   slurmctld slurmd slurm-client   # tests/batch: throw-away one-node Slurm cluster (job-array test)

@@ -11,6 +11,7 @@
 #include "log.hpp"
 #include "mask_rcnn.hpp"
 #include "safetensors.hpp"
+#include "sha256.hpp"
 
 namespace karyon::inference {
 namespace {
@@ -101,6 +102,14 @@ std::shared_ptr<const WeightMap> load_weights(const ModelCard& card) {
     if (!at::isfinite(t).all().item<bool>())
       throw core::ModelError("weights '" + card.weights_path + "': tensor '" + p.name + "' contains NaN or Inf");
     (*out)[p.name] = t;
+  }
+  // Last, so that a file that does not fit the card at all is described by what is wrong with it.
+  if (!card.weights_sha256.empty()) {
+    const std::string got = sha256_hex(f.bytes().data(), f.bytes().size());
+    if (got != card.weights_sha256)
+      throw core::ModelError("weights '" + card.weights_path + "': SHA-256 " + got + " is not the " +
+                             card.weights_sha256 + " that model card '" + card.card_path +
+                             "' records (provenance.weights_sha256): the file was changed or belongs to another card");
   }
   return out;
 }

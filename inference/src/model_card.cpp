@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 
 namespace karyon::inference {
 namespace fs = std::filesystem;
@@ -56,7 +57,48 @@ long long content_pixels(const std::uint8_t* rgb, long long n_pixels) {
   return n;
 }
 
+namespace {
+
+// Values no trained model has: refused here, not turned into 0 detections (or an allocation failure) later.
+void check_values(const ModelCard& c, const std::string& path) {
+  const auto& A = c.architecture;
+  auto within = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
+  for (const auto& level : A.anchor_sizes)
+    for (double s : level)
+      if (!within(s, 1, 8192))
+        fail(path, "architecture.anchor_sizes holds " + std::to_string(s) + ": anchor sizes are pixels within 1..8192");
+  for (const auto& level : A.aspect_ratios)
+    for (double r : level)
+      if (!within(r, 0.01, 100))
+        fail(path, "architecture.aspect_ratios holds " + std::to_string(r) + ": aspect ratios are within 0.01..100");
+  for (const auto& [key, v] : {std::pair{"fpn_out_channels", A.fpn_out_channels}, {"representation_size", A.representation_size},
+                               {"mask_dim_reduced", A.mask_dim_reduced}, {"num_classes", A.num_classes}})
+    if (v < 1 || v > 16384) fail(path, std::string("architecture.") + key + " " + std::to_string(v) + " is not within 1..16384");
+  for (int v : A.mask_layers)
+    if (v < 1 || v > 16384) fail(path, "architecture.mask_layers holds " + std::to_string(v) + ", not within 1..16384");
+  if (A.rpn_pre_nms_top_n > 1'000'000 || A.rpn_post_nms_top_n > 1'000'000 || c.thresholds.detections_per_img > 1'000'000)
+    fail(path, "top-n counts (rpn_pre_nms_top_n, rpn_post_nms_top_n, detections_per_img) must be at most 1000000");
+  if (A.box_roi_size > 64 || A.mask_roi_size > 64 || A.sampling_ratio < 0 || A.sampling_ratio > 64 || A.size_divisible > 1024)
+    fail(path, "architecture ROI sizes and sampling_ratio must be within 0..64, size_divisible within 1..1024");
+  if (A.min_size < 0 || A.max_size < 0 || A.max_size > 65536 || A.min_size > A.max_size)
+    fail(path, "architecture.min_size/max_size must be 0 (no resize) or 0 < min_size <= max_size <= 65536");
+  if (!within(A.rpn_nms_thresh, 0, 1) || !within(A.rpn_score_thresh, 0, 1))
+    fail(path, "architecture.rpn_nms_thresh and rpn_score_thresh must be within [0, 1]");
+  const auto& t = c.thresholds;
+  if (!within(t.box_score, 0, 1) || t.box_score >= 1)
+    fail(path, "thresholds.box_score " + std::to_string(t.box_score) + " must be within [0, 1)");
+  if (!within(t.box_nms, 0, 1) || t.box_nms <= 0) fail(path, "thresholds.box_nms " + std::to_string(t.box_nms) + " must be within (0, 1]");
+  if (!within(t.mask, 0, 1) || t.mask >= 1) fail(path, "thresholds.mask " + std::to_string(t.mask) + " must be within [0, 1)");
+  for (double m : c.image_mean)
+    if (!within(m, 0, 1)) fail(path, "input.image_mean must be within [0, 1] (per channel, of 0..1 pixels)");
+  for (double s : c.image_std)
+    if (!within(s, 1e-6, 1e6)) fail(path, "input.image_std must be positive");
+}
+
+}  // namespace
+
 ModelCard read_model_card(const std::string& path) {
+  if (const auto problem = core::regular_file_problem(path)) fail(path, "cannot open: " + *problem);
   std::ifstream in(path);
   if (!in) fail(path, "cannot open (missing or unreadable)");
   json j;
@@ -124,11 +166,13 @@ ModelCard read_model_card(const std::string& path) {
   }
   if (j.contains("input")) {
     const json& in2 = j["input"];
-    get_opt(in2, "mpp", c.mpp, path, "input.");
+    if (in2.contains("mpp")) {  // absent: unknown (detect runs, analyze refuses); present: a real µm/px
+      get_opt(in2, "mpp", c.mpp, path, "input.");
+      if (!(c.mpp > 0.01 && c.mpp < 100))
+        fail(path, "input.mpp " + std::to_string(c.mpp) + " is not a plausible µm/px (e.g. 0.25 or 0.5)");
+    }
     get_opt(in2, "image_mean", c.image_mean, path, "input.");
     get_opt(in2, "image_std", c.image_std, path, "input.");
-    for (double s : c.image_std)
-      if (!(s > 0)) fail(path, "input.image_std must be positive");
   }
   get_opt(j, "class_names", c.class_names, path, "");
   if (c.class_names.empty()) {
@@ -146,9 +190,19 @@ ModelCard read_model_card(const std::string& path) {
     get_opt(t, "mask", c.thresholds.mask, path, "thresholds.");
     if (c.thresholds.detections_per_img <= 0) fail(path, "thresholds.detections_per_img must be positive");
   }
-  if (j.contains("provenance")) c.provenance_json = j["provenance"].dump();
+  if (j.contains("provenance")) {
+    c.provenance_json = j["provenance"].dump();
+    if (j["provenance"].is_object() && j["provenance"].contains("weights_sha256")) {
+      get_opt(j["provenance"], "weights_sha256", c.weights_sha256, path, "provenance.");
+      const bool hex = c.weights_sha256.size() == 64 &&
+                       std::all_of(c.weights_sha256.begin(), c.weights_sha256.end(),
+                                   [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || (ch >= 'a' && ch <= 'f'); });
+      if (!hex) fail(path, "provenance.weights_sha256 is not 64 lowercase hex digits");
+    }
+  }
   if (j.contains("metrics")) c.metrics_json = j["metrics"].dump();
   get_opt(j, "license", c.license, path, "");
+  check_values(c, path);
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 
 namespace karyon::inference {
 namespace {
@@ -26,6 +27,7 @@ std::size_t safetensors_dtype_size(const std::string& d) {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : name_(path) {
+  if (const auto problem = core::regular_file_problem(path)) fail(path, "cannot open: " + *problem);
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, "cannot open (missing or unreadable)");
   const std::streamoff size = in.tellg();

@@ -23,8 +23,8 @@ std::size_t safetensors_dtype_size(const std::string& dtype);  // 0 if unknown
 
 class SafetensorsFile {
  public:
-  // Reads and validates the whole file. Throws core::ModelError naming `path` for a missing,
-  // truncated or corrupt file (bad header length, bad JSON, unknown dtype, offsets that do not
+  // Reads and validates the whole file. Throws core::ModelError naming `path` for a missing, not regular
+  // (folder, FIFO), truncated or corrupt file (bad header length, bad JSON, unknown dtype, offsets that do not
   // match the shape, overlap, or run past the end).
   explicit SafetensorsFile(const std::string& path);
   // Parses an in-memory image of a file (used by the reader and by tests); `name` is for messages.
@@ -34,6 +34,7 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::uint8_t* data(const TensorRecord& r) const { return bytes_.data() + data_start_ + r.offset; }
   const std::string& name() const { return name_; }
+  const std::vector<std::uint8_t>& bytes() const { return bytes_; }  // the whole file
 
  private:
   void parse();

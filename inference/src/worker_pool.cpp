@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -12,19 +14,36 @@
 
 namespace karyon::inference {
 
+namespace {
+
+// cuda:N's N (>= 0, digits only), -1 for "cuda:all", nullopt when `p` is not a CUDA device name.
+std::optional<int> cuda_index(const std::string& p) {
+  if (p == "cuda") return 0;
+  if (p == "cuda:all") return -1;
+  if (p.rfind("cuda:", 0) != 0 || p.size() == 5 || p.size() > 9) return std::nullopt;
+  for (std::size_t k = 5; k < p.size(); ++k)
+    if (!std::isdigit(static_cast<unsigned char>(p[k]))) return std::nullopt;
+  return std::stoi(p.substr(5));
+}
+
+}  // namespace
+
 std::vector<std::string> resolve_devices(const std::string& request) {
   std::vector<std::string> parts;
   std::stringstream ss(request);
   for (std::string p; std::getline(ss, p, ',');)
     if (!p.empty()) parts.push_back(p);
   if (parts.empty()) throw core::InvalidArgument("device request is empty (use cpu, cuda:N or cuda:all)");
-  std::vector<std::string> out;
+  // Every name is checked before CUDA is asked about, so that a typo is refused on a machine without one too.
   bool wants_cuda = false;
   for (const auto& p : parts) {
-    if (p == "cpu") out.push_back("cpu");
-    else if (p == "cuda:all" || p == "cuda" || p.rfind("cuda:", 0) == 0) wants_cuda = true;
-    else throw core::InvalidArgument("device '" + p + "' is not one of cpu, cuda:N, cuda:all");
+    if (p == "cpu") continue;
+    if (!cuda_index(p)) throw core::InvalidArgument("device '" + p + "' is not one of cpu, cuda:N, cuda:all");
+    wants_cuda = true;
   }
+  std::vector<std::string> out;
+  for (const auto& p : parts)
+    if (p == "cpu") out.push_back("cpu");
   if (wants_cuda) {
     const int n = cuda_device_count();
     if (n == 0) {
@@ -33,19 +52,11 @@ std::vector<std::string> resolve_devices(const std::string& request) {
     }
     for (const auto& p : parts) {
       if (p == "cpu") continue;
-      if (p == "cuda:all") {
-        for (int i = 0; i < n; ++i) out.push_back("cuda:" + std::to_string(i));
+      const int i = *cuda_index(p);
+      if (i < 0) {
+        for (int k = 0; k < n; ++k) out.push_back("cuda:" + std::to_string(k));
         continue;
       }
-      const std::string idx = p == "cuda" ? "0" : p.substr(5);
-      int i = -1;
-      try {
-        std::size_t used = 0;
-        i = std::stoi(idx, &used);
-        if (used != idx.size()) i = -1;
-      } catch (const std::exception&) {
-      }
-      if (i < 0) throw core::InvalidArgument("device '" + p + "' is not one of cpu, cuda:N, cuda:all");
       if (i >= n)
         throw core::InvalidArgument("device '" + p + "': only " + std::to_string(n) + " CUDA device(s) present");
       out.push_back("cuda:" + std::to_string(i));

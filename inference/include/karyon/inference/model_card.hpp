@@ -26,7 +26,9 @@
 //   "input": {"mpp": 0.25, "image_mean": [0.485,0.456,0.406], "image_std": [0.229,0.224,0.225]},
 //   "class_names": ["background", "nucleus"],
 //   "thresholds": {"box_score": 0.05, "box_nms": 0.5, "detections_per_img": 1000, "mask": 0.5},
-//   "provenance": {...}, "metrics": {...}, "license": "..."   (free-form, kept as JSON text)
+//   "provenance": {..., "weights_sha256": "<64 hex>"}, "metrics": {...}, "license": "..."
+//                                        (free-form, kept as JSON text; weights_sha256, when present, must
+//                                        be the weights file's SHA-256: Model::load checks it)
 // }
 #include <array>
 #include <cstdint>
@@ -82,6 +84,7 @@ struct ModelCard {
   std::array<double, 3> image_std = {0.229, 0.224, 0.225};
   std::vector<std::string> class_names;
   Thresholds thresholds;
+  std::string weights_sha256;  // provenance.weights_sha256, lowercase hex; empty: not recorded
   std::string provenance_json = "{}";
   std::string metrics_json = "{}";
   std::string license;
@@ -91,7 +94,9 @@ struct ModelCard {
 // 210. What top_n_reference_area counts; tools/train/model.py computes the same for torchvision.
 long long content_pixels(const std::uint8_t* rgb, long long n_pixels);
 
-// Reads and validates a model card. Throws core::ModelError naming the file and the bad key.
+// Reads and validates a model card: types, and values a trained model can have (positive sizes, anchors
+// within a slide tile, thresholds within [0, 1], a plausible µm/px). Throws core::ModelError naming the
+// file and the bad key.
 ModelCard read_model_card(const std::string& card_path);
 
 // Resolves what the user passed as --model: a card (.json) or a weights file (.safetensors) with
