@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 #include "karyon/core/uuid.hpp"
 
 namespace karyon::postprocess {
@@ -117,6 +118,7 @@ constexpr std::pair<const char*, double core::Measurements::*> kMeasurements[] =
 };
 
 std::string read_all(const fs::path& path) {
+  if (const auto problem = core::regular_file_problem(path)) throw core::InvalidArgument(path.string() + ": " + *problem);
   gzFile gz = gzopen(path.c_str(), "rb");  // reads plain files too
   if (!gz) throw core::InvalidArgument(path.string() + ": cannot open");
   std::string data;
@@ -141,7 +143,11 @@ std::vector<core::Point> parse_ring(const nlohmann::json& ring, const std::strin
   for (const auto& p : ring) {
     if (!p.is_array() || p.size() < 2 || !p[0].is_number() || !p[1].is_number())
       throw std::runtime_error(where + ": a position is not [x, y]");
-    out.push_back({p[0].get<double>(), p[1].get<double>()});
+    const core::Point q{p[0].get<double>(), p[1].get<double>()};
+    if (!(std::abs(q.x) <= core::kMaxCoordinate && std::abs(q.y) <= core::kMaxCoordinate))
+      throw std::runtime_error(where + ": position " + std::to_string(out.size()) + " [" + p[0].dump() + ", " +
+                               p[1].dump() + "] is beyond ±1e7 px (larger than any slide)");
+    out.push_back(q);
   }
   if (out.size() >= 2 && out.front() == out.back()) out.pop_back();
   if (out.size() < 3) throw std::runtime_error(where + ": a ring has fewer than 3 distinct points");

@@ -12,18 +12,26 @@
 
 namespace karyon::postprocess {
 
-HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
-                            double mpp_y, double cell_um) {
+HeatmapGrid heatmap_geometry(std::int64_t width, std::int64_t height, double mpp_x, double mpp_y, double cell_um) {
   HeatmapGrid g;
   g.cell_um = cell_um;
+  if (!(cell_um > 0 && std::isfinite(cell_um)))
+    throw core::InvalidArgument("heatmap cell of " + std::to_string(cell_um) + " µm: must be a positive size");
   g.cell_px_x = cell_um / mpp_x;
   g.cell_px_y = cell_um / mpp_y;
   if (!(g.cell_px_x >= 1 && g.cell_px_y >= 1))
     throw core::InvalidArgument("heatmap cell of " + std::to_string(cell_um) + " µm is smaller than a pixel");
-  g.cols = static_cast<int>(std::ceil(width / g.cell_px_x));
-  g.rows = static_cast<int>(std::ceil(height / g.cell_px_y));
-  if (static_cast<std::int64_t>(g.cols) * g.rows > (1 << 24))
+  const double cols = std::max(1.0, std::ceil(width / g.cell_px_x)), rows = std::max(1.0, std::ceil(height / g.cell_px_y));
+  if (cols * rows > (1 << 24))
     throw core::InvalidArgument("heatmap cell of " + std::to_string(cell_um) + " µm makes a grid too large");
+  g.cols = static_cast<int>(cols);
+  g.rows = static_cast<int>(rows);
+  return g;
+}
+
+HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
+                            double mpp_y, double cell_um) {
+  HeatmapGrid g = heatmap_geometry(width, height, mpp_x, mpp_y, cell_um);
   std::vector<std::int64_t> count(static_cast<std::size_t>(g.cols) * g.rows, 0);
   std::vector<double> area(count.size(), 0);
   store.for_each([&](const core::Nucleus& n) {

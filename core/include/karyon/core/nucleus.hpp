@@ -14,6 +14,10 @@ struct Point {
   bool operator==(const Point&) const = default;
 };
 
+// Largest |x| or |y| of a polygon read from a file, level-0 px: the largest slide side Karyon opens
+// (tiling::kMaxSlideDimension). Anything beyond is a damaged file, and pixel arithmetic would overflow.
+inline constexpr double kMaxCoordinate = 1e7;
+
 // Outer ring then holes; rings are open (first point not repeated), counter-clockwise order is not
 // guaranteed (exporters close and orient as their format wants).
 struct Polygon {

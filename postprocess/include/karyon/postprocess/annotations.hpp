@@ -1,9 +1,12 @@
 #pragma once
 // Nucleus annotations in the formats users actually have, as polygons in image (level-0) pixels:
-//   *.geojson / *.json (QuPath or Karyon), *.xml (Aperio ImageScope), a 16-bit instance label map
-//   (*.png / *.tif, 0 = background, each other value one nucleus), or a folder of one binary PNG mask
-//   per nucleus (Data Science Bowl 2018 layout: the folder itself or its masks/ subfolder).
-// Errors: core::InvalidArgument naming the file and what is wrong with it.
+//   *.geojson / *.json (QuPath or Karyon), *.xml (Aperio ImageScope), an instance label map (*.png /
+//   *.tif: grey, 8 or 16 bit, 0 = background, each other value one nucleus; or colour, black =
+//   background, each other colour one nucleus), or a folder of one binary PNG mask per nucleus (Data
+//   Science Bowl 2018 layout: the folder itself or its masks/ subfolder; every PNG must be black and white).
+// Errors: core::InvalidArgument naming the file and what is wrong with it (with line and vertex for XML):
+// a missing, non-regular (FIFO, device) or unreadable path, a Karyon output folder given as a mask folder,
+// a coordinate that is missing, not a number or beyond ±core::kMaxCoordinate.
 #include <filesystem>
 #include <vector>
 

@@ -18,8 +18,11 @@ struct HeatmapGrid {
   std::vector<double> mean_area_um2;    // 0 where a cell has no nucleus
 };
 
-// Grid over a width x height level-0 slide with µm/px mpp_x, mpp_y. Throws InvalidArgument for a
-// cell smaller than a pixel or a grid above 16 Mcells.
+// The empty grid (geometry only) over a width x height level-0 slide with µm/px mpp_x, mpp_y. Throws
+// InvalidArgument for a cell that is not a finite size, smaller than a pixel or makes a grid above 16 Mcells;
+// callers check it before the work whose result it maps.
+HeatmapGrid heatmap_geometry(std::int64_t width, std::int64_t height, double mpp_x, double mpp_y, double cell_um);
+// That grid, filled with the store's nuclei.
 HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
                             double mpp_y, double cell_um);
 void write_heatmap_png(const HeatmapGrid& grid, const std::filesystem::path& path);
