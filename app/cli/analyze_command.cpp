@@ -2,7 +2,6 @@
 // cleanly and `--resume` finishes the job.
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -12,16 +11,6 @@
 #include "karyon/pipeline/analyze.hpp"
 
 namespace karyon::cli {
-namespace {
-
-core::CancelToken g_cancel;
-
-extern "C" void on_stop_signal(int) {
-  g_cancel.cancel();  // lock-free atomic store: async-signal-safe
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
-}
-
-}  // namespace
 
 void print_analyze_progress(const pipeline::AnalyzeProgress& p) {
   static const bool tty = isatty(STDERR_FILENO);
@@ -59,20 +48,23 @@ void register_analyze_command(CLI::App& app) {
   cmd->add_option("--region", a->region, "Only this region: x,y,w,h in level-0 px");
   cmd->add_option("--mpp", a->o.mpp, "Slide µm/px, when the file does not say (or says wrong)");
   cmd->add_option("--tile-size", a->o.tile_size, "Tile size, analysis px")->capture_default_str();
-  cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)");
-  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)");
+  cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
   cmd->add_flag("--resume", a->o.resume, "Finish an interrupted run in the same output folder");
+  cmd->add_flag("--overwrite", a->o.overwrite,
+                "Replace an earlier run's results (or files of the same names) in the output folder");
   cmd->callback([a] {
     a->o.slide = a->slide;
     a->o.out_dir = a->out;
     a->o.model = a->model;
     if (!a->region.empty()) a->o.region = parse_region(a->region);
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
+    stop_on_signals();
     try {
-      const auto s = pipeline::analyze_slide(a->o, print_analyze_progress, &g_cancel);
+      const auto s = pipeline::analyze_slide(a->o, print_analyze_progress, &stop_token());
       std::cout << "nuclei:   " << s.nuclei << "  (" << s.tiles_planned << " tiles";
       if (s.tiles_resumed) std::cout << ", " << s.tiles_resumed << " from the earlier run";
       std::cout << ", " << static_cast<int>(s.seconds) << " s)\n"
@@ -82,8 +74,9 @@ void register_analyze_command(CLI::App& app) {
                 << "heatmap:  " << s.heatmap_png.string() << " (+ " << s.heatmap_json.filename().string() << ")\n"
                 << "summary:  " << s.summary_json.string() << "\n";
     } catch (const core::Cancelled&) {
-      std::cerr << "\nstopped; everything finished so far is saved. Continue with:\n  karyon-cli analyze "
-                << a->slide << " -o " << a->out << " --resume\n";
+      // The command as typed (model, tile size, ... included: --resume needs the same settings).
+      std::cerr << "\nstopped; everything finished so far is saved. Continue with:\n  " << command_line_with("--resume")
+                << "\n";
       throw;
     }
   });

@@ -3,14 +3,14 @@
 // merges the shard reports.
 //
 // Exit codes: 0 every slide done; 1 a slide failed or was skipped (or a fatal model/disk error);
-// 2 bad arguments; 130 stopped by SIGINT/SIGTERM (the same as `analyze`; re-run to continue).
+// 2 bad arguments; 130 stopped by SIGINT, 143 by SIGTERM (the same as `analyze`; re-run to continue).
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "karyon/core/errors.hpp"
 #include "karyon/inference/model.hpp"
@@ -20,12 +20,6 @@ namespace karyon::cli {
 namespace {
 
 namespace fs = std::filesystem;
-core::CancelToken g_batch_cancel;
-
-extern "C" void on_batch_stop_signal(int) {
-  g_batch_cancel.cancel();       // lock-free atomic store: async-signal-safe
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once (and the next run still resumes)
-}
 
 // Slide-level progress: redrawn in place on a terminal, one line per 25% otherwise (batch logs
 // under Slurm stay short).
@@ -103,8 +97,10 @@ void register_batch_command(CLI::App& app) {
   cmd->add_option("--readers", a->o.reader_threads, "Slide reader threads")->capture_default_str();
   cmd->add_option("--mpp", a->o.mpp, "µm/px for every slide (only when the files do not say)");
   cmd->add_option("--tile-size", a->o.tile_size, "Tile size, analysis px")->capture_default_str();
-  cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)");
-  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)");
+  cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
   cmd->add_option("--shard", a->shard, "Only shard I of N (0-based), e.g. 2/8: slides at sorted positions p with p % N == I");
@@ -137,8 +133,7 @@ void register_batch_command(CLI::App& app) {
     if (b.shard) std::cerr << " in shard " << b.shard->index << "/" << b.shard->count << " (of " << all << ")";
     std::cerr << " -> " << a->out << " on " << b.analyze.device << "\n";
 
-    std::signal(SIGINT, on_batch_stop_signal);
-    std::signal(SIGTERM, on_batch_stop_signal);  // Slurm sends SIGTERM at the time limit / scancel
+    stop_on_signals();
     SlideProgressPrinter printer;
     auto on_event = [&](const pipeline::BatchEvent& e) {
       using K = pipeline::BatchEventKind;
@@ -167,12 +162,12 @@ void register_batch_command(CLI::App& app) {
           break;
       }
     };
-    const auto result = pipeline::run_batch(b, on_event, std::ref(printer), &g_batch_cancel);
+    const auto result = pipeline::run_batch(b, on_event, std::ref(printer), &stop_token());
     print_totals(result.report, b.out_dir, b.shard);
     if (result.cancelled) {
       std::cerr << "batch: stopped; finished slides are kept and the interrupted one resumes. Run the same command "
                    "again to continue.\n";
-      throw core::Cancelled();  // main: exit 130
+      throw core::Cancelled();  // main: exit 130 (SIGINT) or 143 (SIGTERM)
     }
     if (result.failed || result.skipped) throw CLI::RuntimeError(1);
   });

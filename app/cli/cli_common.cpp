@@ -4,13 +4,58 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <vector>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "karyon/core/errors.hpp"
 
 namespace karyon::cli {
+namespace {
+
+core::CancelToken g_stop;
+volatile std::sig_atomic_t g_stop_signal = 0;
+std::vector<std::string> g_command_line;
+
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  g_stop.cancel();               // lock-free atomic store: async-signal-safe
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once (and the next run still resumes)
+}
+
+std::string shell_quote(const std::string& a) {
+  if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%") ==
+                        std::string::npos)
+    return a;
+  std::string q = "'";
+  for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}  // namespace
+
+core::CancelToken& stop_token() { return g_stop; }
+
+void stop_on_signals() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);  // Slurm sends SIGTERM at the time limit / scancel
+}
+
+int stopped_exit_code() { return 128 + (g_stop_signal ? static_cast<int>(g_stop_signal) : SIGINT); }
+
+void remember_command_line(int argc, char** argv) { g_command_line.assign(argv, argv + argc); }
+
+std::string command_line_with(const std::string& extra) {
+  std::string out;
+  bool present = false;
+  for (const auto& a : g_command_line) {
+    out += (out.empty() ? "" : " ") + shell_quote(a);
+    present = present || a == extra;
+  }
+  return present ? out : out + " " + extra;
+}
 
 core::ProgressCallback progress_bar() {
   const bool tty = isatty(STDERR_FILENO);

@@ -1,5 +1,6 @@
 #pragma once
-// Helpers shared by karyon-cli subcommands: progress bar, metadata as JSON, region parsing.
+// Helpers shared by karyon-cli subcommands: progress bar, metadata as JSON, region parsing, stopping on
+// signals, the command line for a resume hint.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -11,6 +12,16 @@
 #include "karyon/tiling/tile_plan.hpp"
 
 namespace karyon::cli {
+
+// Ctrl-C and SIGTERM ask the running job to stop cleanly through stop_token() (a second Ctrl-C kills at
+// once). stopped_exit_code() is then 128 + that signal: 130 for SIGINT, 143 for SIGTERM.
+core::CancelToken& stop_token();
+void stop_on_signals();
+int stopped_exit_code();
+
+// The command line as typed (main() records it), shell-quoted, with `extra` appended unless present.
+void remember_command_line(int argc, char** argv);
+std::string command_line_with(const std::string& extra);
 
 // A one-line progress bar on stderr (redrawn in place on a terminal, a line per 10% otherwise).
 core::ProgressCallback progress_bar();

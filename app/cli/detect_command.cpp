@@ -105,7 +105,8 @@ void register_detect_command(CLI::App& app) {
       ->required();
   sub->add_option("--device", args->device, "cpu, cuda or cuda:N (no CUDA: falls back to cpu)");
   sub->add_option("--precision", args->precision, "fp32, fp16 or bf16 (fp16/bf16 on CUDA only)");
-  sub->add_option("--score-threshold", args->score_threshold, "Override the model card's box score threshold");
+  sub->add_option("--score-threshold", args->score_threshold, "Override the model card's box score threshold")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--json", args->json, "Machine-readable output (boxes, scores, masks as run-lengths)");
   sub->callback([args] { run_detect(*args); });
 }

@@ -1,5 +1,8 @@
 // karyon-cli evaluate PREDICTED TRUTH: AJI, PQ (DQ, SQ), F1 at IoU 0.5 and pixel Dice of predicted
 // nuclei against ground truth, each in any format read_annotations() knows.
+//
+// Exit codes: 0 scored; 3 nothing to score (no nuclei in either input: every metric is undefined, so
+// none is printed as 0 or 1); 2 an unreadable or invalid input; 1 other errors.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -10,6 +13,9 @@
 #include "karyon/postprocess/evaluation.hpp"
 
 namespace karyon::cli {
+namespace {
+constexpr int kNothingToScore = 3;
+}  // namespace
 
 nlohmann::json evaluation_json(const postprocess::EvaluationResult& r) {
   return {{"truth", r.truth}, {"predicted", r.predicted}, {"matched_iou_0.5", r.matched}, {"precision", r.precision},
@@ -37,6 +43,13 @@ void register_evaluate_command(CLI::App& app) {
   cmd->add_flag("--json", *as_json, "Machine-readable output");
   cmd->callback([=] {
     const auto r = postprocess::evaluate(postprocess::read_annotations(*truth), postprocess::read_annotations(*pred));
+    if (r.truth == 0 && r.predicted == 0) {
+      const std::string why = "no nuclei in either " + *pred + " or " + *truth + ": nothing to score";
+      if (*as_json)
+        std::cout << nlohmann::json{{"truth", 0}, {"predicted", 0}, {"matched_iou_0.5", 0}, {"note", why}}.dump(2) << "\n";
+      std::cerr << "karyon-cli: " << why << "\n";
+      throw CLI::RuntimeError(kNothingToScore);
+    }
     if (*as_json) std::cout << evaluation_json(r).dump(2) << "\n";
     else print_evaluation(r);
   });

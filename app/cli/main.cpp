@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "karyon/core/errors.hpp"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
   app.set_version_flag("--version", "karyon-cli 0.1.0");
+  karyon::cli::remember_command_line(argc, argv);
 
   karyon::cli::register_demo_command(app);
   karyon::cli::register_info_command(app);
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const karyon::core::Cancelled&) {
     std::cerr << "karyon-cli: cancelled\n";
-    return 130;
+    return karyon::cli::stopped_exit_code();  // 130 SIGINT, 143 SIGTERM
   } catch (const karyon::core::InvalidArgument& e) {
     std::cerr << "karyon-cli: error: " << e.what() << "\n";
     return 2;

@@ -43,7 +43,8 @@ void register_plan_command(CLI::App& app) {
   cmd->add_option("--target-mpp", a->target_mpp, "Analysis resolution, µm/px (the model's)")->capture_default_str();
   cmd->add_option("--mpp", a->mpp, "Slide µm/px, when the file does not say (or says wrong)");
   cmd->add_option("--tile-size", a->tile_size, "Tile size, analysis px")->capture_default_str();
-  cmd->add_option("--overlap", a->overlap, "Tile overlap, analysis px (default: largest nucleus diameter)");
+  cmd->add_option("--overlap", a->overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--region", a->region, "Only this region: x,y,w,h in level-0 px");
   cmd->add_option("--thumbnail", a->thumbnail, "Write a PNG of the tissue mask and tile grid");
   cmd->add_flag("--json", a->json, "Machine-readable output");

@@ -119,6 +119,58 @@ void keep_pixels_under(postprocess::Candidate& c, const core::Tile& tile, const 
     std::copy_n(pixels.row(static_cast<int>(y)) + px0 * 3, (px1 - px0) * 3, c.pixels.row(static_cast<int>(y - py0)));
 }
 
+// Options that no run can use, refused before the model loads or out_dir is touched. The rest (tile size,
+// --mpp, region, heatmap cell, device) are checked by the steps that know their bounds, also before.
+void check_options(const AnalyzeOptions& o) {
+  auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
+  if (!in(o.batch_size, 1, 256)) throw InvalidArgument("batch " + std::to_string(o.batch_size) + " must be within 1..256");
+  if (!in(o.workers_per_device, 1, 64))
+    throw InvalidArgument("workers " + std::to_string(o.workers_per_device) + " must be within 1..64");
+  if (!in(o.reader_threads, 1, 256))
+    throw InvalidArgument("readers " + std::to_string(o.reader_threads) + " must be within 1..256");
+  if (o.overlap < -1) throw InvalidArgument("overlap " + std::to_string(o.overlap) + " must be >= 0 (or left out)");
+  if (!(o.score_threshold < 1))  // negative: the card's; NaN and >= 1 are refused
+    throw InvalidArgument("score threshold " + std::to_string(o.score_threshold) + " must be within [0, 1)");
+  (void)inference::parse_precision(o.precision);
+  if (o.resume && o.overwrite) throw InvalidArgument("--resume and --overwrite contradict each other: choose one");
+}
+
+// Everything a run writes in its output folder (the store with its SQLite side files, the exports).
+const std::vector<std::string>& output_names() {
+  static const std::vector<std::string> names = {"results.sqlite", "results.sqlite-wal", "results.sqlite-shm",
+                                                 "results.sqlite-journal", "nuclei.geojson", "nuclei.geojson.gz",
+                                                 "nuclei.csv", "heatmap.png", "heatmap.json", "summary.json"};
+  return names;
+}
+
+// Makes out_dir ready for the store: refuses to touch files that are not an earlier run's (or, with
+// `overwrite`, removes them), creates the folder. Returns whether an earlier run's store is to be resumed.
+bool prepare_output_folder(const AnalyzeOptions& o) {
+  std::error_code ec;
+  if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir))
+    throw InvalidArgument(o.out_dir.string() + ": exists and is not a folder");
+  const bool has_store = fs::exists(o.out_dir / "results.sqlite");
+  std::vector<std::string> present;
+  for (const auto& name : output_names())
+    if (fs::exists(fs::symlink_status(o.out_dir / name))) present.push_back(name);
+  if (o.overwrite) {
+    for (const auto& name : present)
+      if (!fs::remove(o.out_dir / name, ec) || ec)
+        throw core::OutputError((o.out_dir / name).string() + ": cannot remove for --overwrite: " + ec.message());
+  } else if (has_store && !o.resume) {
+    throw InvalidArgument(o.out_dir.string() + " already holds the results of an earlier run (results.sqlite): pass "
+                          "--resume to finish it, --overwrite to start again, or choose another output folder");
+  } else if (!has_store && !present.empty()) {
+    std::string list;
+    for (const auto& name : present) list += (list.empty() ? "" : ", ") + name;
+    throw InvalidArgument(o.out_dir.string() + " holds " + list + " but no results of a Karyon run (results.sqlite): "
+                          "they are not replaced; choose another output folder, or pass --overwrite to replace them");
+  }
+  fs::create_directories(o.out_dir, ec);
+  if (ec) throw core::OutputError(o.out_dir.string() + ": cannot create output folder: " + ec.message());
+  return has_store && !o.overwrite;
+}
+
 }  // namespace
 
 fs::path default_model_path() {
@@ -136,10 +188,9 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   const fs::path model = o.model.empty() ? default_model_path() : o.model;
   if (model.empty())
     throw InvalidArgument("no model given and no default model installed (resources/models/nuclei-default); pass --model CARD.json");
+  check_options(o);
   const auto card = inference::read_model_card(model.string());
   if (!(card.mpp > 0)) throw core::ModelError(model.string() + ": the model card does not say its µm/px (input.mpp)");
-  if (!(o.score_threshold < 1))  // negative: the card's; NaN and >= 1 are refused
-    throw InvalidArgument("score threshold " + std::to_string(o.score_threshold) + " must be within [0, 1)");
   // The card's threshold is the one its model was tuned at (on training images); --score-threshold overrides.
   const double score_threshold = o.score_threshold >= 0 ? o.score_threshold : card.thresholds.box_score;
 
@@ -156,17 +207,25 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   const auto plan = tiling::plan_tiles(*slide, resolution, &tissue, plan_options);
   summary.tiles_planned = static_cast<std::int64_t>(plan.tiles.size());
 
+  const auto& m = slide->metadata();
+  (void)postprocess::heatmap_geometry(m.width(), m.height(), resolution.slide_mpp_x, resolution.slide_mpp_y,
+                                      o.heatmap_cell_um);
+
+  // The model (weights, device, precision, batch) before the first byte is written: a refused start must
+  // not leave a store that blocks the corrected command.
+  inference::PoolOptions pool_options;
+  pool_options.device = o.device;
+  pool_options.workers_per_device = o.workers_per_device;
+  pool_options.batch_size = o.batch_size;
+  pool_options.model.precision = inference::parse_precision(o.precision);
+  pool_options.model.score_threshold = score_threshold;
+  pool_options.model.paste_masks = false;  // masks are pasted at level 0 from mask_probs (to_candidate)
+  inference::WorkerPool pool(model.string(), pool_options);
+  if (cancel && cancel->cancelled()) throw core::Cancelled();
+
   // Output folder and store. An existing store is never overwritten: resume it or choose another folder.
-  std::error_code ec;
-  if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir))
-    throw InvalidArgument(o.out_dir.string() + ": exists and is not a folder");
-  fs::create_directories(o.out_dir, ec);
-  if (ec) throw core::OutputError(o.out_dir.string() + ": cannot create output folder: " + ec.message());
+  const bool existing = prepare_output_folder(o);
   summary.store = o.out_dir / "results.sqlite";
-  const bool existing = fs::exists(summary.store);
-  if (existing && !o.resume)
-    throw InvalidArgument(o.out_dir.string() + " already holds the results of an earlier run (results.sqlite): pass "
-                          "--resume to finish it, or choose another output folder");
   postprocess::ResultStore store(summary.store);
   const json fingerprint = settings_fingerprint(o, slide->metadata(), card, plan, score_threshold);
   std::uint64_t salt = 0;
@@ -217,14 +276,6 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   }
 
   if (!run_plan.tiles.empty()) {
-    inference::PoolOptions pool_options;
-    pool_options.device = o.device;
-    pool_options.workers_per_device = o.workers_per_device;
-    pool_options.batch_size = o.batch_size;
-    pool_options.model.precision = inference::parse_precision(o.precision);
-    pool_options.model.score_threshold = score_threshold;
-    pool_options.model.paste_masks = false;  // masks are pasted at level 0 from mask_probs (to_candidate)
-    inference::WorkerPool pool(model.string(), pool_options);
     tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2}, cancel);
     const postprocess::Frame frame{resolution.target_mpp, resolution.scale_x, resolution.scale_y};
     postprocess::MergeOptions merge_options;
@@ -338,7 +389,6 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   summary.nuclei = postprocess::export_geojson(store, summary.geojson);
   summary.csv = o.out_dir / "nuclei.csv";
   postprocess::export_csv(store, summary.csv);
-  const auto& m = slide->metadata();
   const auto grid = postprocess::compute_heatmap(store, m.width(), m.height(), resolution.slide_mpp_x,
                                                  resolution.slide_mpp_y, o.heatmap_cell_um);
   summary.heatmap_png = o.out_dir / "heatmap.png";
@@ -374,6 +424,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
     out.flush();
     if (!out) throw core::OutputError(summary.summary_json.string() + ": cannot write (disk full?)");
   }
+  std::error_code ec;
   fs::rename(partial, summary.summary_json, ec);
   if (ec) throw core::OutputError(summary.summary_json.string() + ": cannot write: " + ec.message());
   return summary;

@@ -230,10 +230,10 @@ while final_tiles(target) < 2 and p.poll() is None and time.time() < deadline:
 assert p.poll() is None, "the script ended before it could be stopped:\n" + p.communicate()[1]
 p.send_signal(signal.SIGTERM)          # to bash only, as with sbatch --signal=B:TERM
 _, err = p.communicate(timeout=120)
-assert p.returncode == 130, f"exit {p.returncode}\n{err}"
+assert p.returncode == 143, f"exit {p.returncode}\n{err}"  # 128 + SIGTERM
 st = {s["slide"]: s["status"] for s in report(term, "batch_report.shard-0-of-1.json")["slides"]}
 assert st["alpha.tiff"] == "skipped", st
 assert os.path.exists(os.path.join(term, "logs", "shard-0-of-1.jsonl"))
-ok("karyon-array.sbatch outside Slurm: TERM to the script stops karyon-cli cleanly (exit 130, slide resumable)")
+ok("karyon-array.sbatch outside Slurm: TERM to the script stops karyon-cli cleanly (exit 143, slide resumable)")
 
 print(f"{passed} passed, 0 failed")

@@ -36,6 +36,7 @@ struct AnalyzeOptions {
   int overlap = -1;                   // -1: the largest nucleus diameter
   double score_threshold = -1;        // < 0: the model card's thresholds.box_score (what it was tuned at)
   bool resume = false;                // continue a killed run in out_dir
+  bool overwrite = false;             // replace an earlier run's results, or files named like them, in out_dir
   bool gzip = false;                  // nuclei.geojson.gz instead of nuclei.geojson
   double heatmap_cell_um = 100;
 };
@@ -59,9 +60,13 @@ struct AnalyzeSummary {
   std::vector<std::string> warnings;
 };
 
+// Every option, the model (card and weights) and the slide are checked before anything is written to
+// out_dir, so that a refused run leaves nothing behind that blocks the corrected one. out_dir is written
+// only when it holds none of the run's output names (results.sqlite, nuclei.geojson, ...), or an earlier
+// run's results.sqlite with `resume`; `overwrite` replaces those files (never any other).
 // Throws: core::SlideError (slide), core::ModelError (model), core::InvalidArgument (options,
-// existing results without resume, resume with other settings), core::OutputError (disk),
-// core::Cancelled.
+// existing results or files without resume/overwrite, resume with other settings), core::OutputError
+// (disk), core::Cancelled.
 AnalyzeSummary analyze_slide(const AnalyzeOptions& options,
                              const std::function<void(const AnalyzeProgress&)>& progress = {},
                              const core::CancelToken* cancel = nullptr);
