@@ -352,7 +352,8 @@ void ResultStore::set_polygon(std::int64_t id, const core::Nucleus& n, const std
     impl_->column_of(id, "id");  // throws for an unknown id
     SQLite::Statement q(*impl_->db,
                         "UPDATE nuclei SET geometry = ?, cx = ?, cy = ?, x0 = ?, y0 = ?, x1 = ?, y1 = ?, area_um2 = ?, "
-                        "perimeter_um = ? WHERE id = ?");
+                        "perimeter_um = ?, circularity = ?, solidity = ?, eccentricity = ?, major_um = ?, minor_um = ?, "
+                        "h_od = ?, e_od = ? WHERE id = ?");
     const std::string blob = encode_polygon(n.polygon);
     q.bind(1, blob.data(), static_cast<int>(blob.size()));
     q.bind(2, n.centroid.x);
@@ -363,7 +364,15 @@ void ResultStore::set_polygon(std::int64_t id, const core::Nucleus& n, const std
     q.bind(7, n.bbox.y1);
     q.bind(8, n.measurements.area_um2);
     q.bind(9, n.measurements.perimeter_um);
-    q.bind(10, static_cast<std::int64_t>(id));
+    // Every measurement of the new outline, not only area and perimeter (the rest went stale).
+    q.bind(10, n.measurements.circularity);
+    q.bind(11, n.measurements.solidity);
+    q.bind(12, n.measurements.eccentricity);
+    q.bind(13, n.measurements.major_axis_um);
+    q.bind(14, n.measurements.minor_axis_um);
+    q.bind(15, n.measurements.hematoxylin_od);
+    q.bind(16, n.measurements.eosin_od);
+    q.bind(17, static_cast<std::int64_t>(id));
     q.exec();
     SQLite::Statement r(*impl_->db, "UPDATE nuclei_rtree SET min_x = ?, max_x = ?, min_y = ?, max_y = ? WHERE id = ?");
     r.bind(1, n.bbox.x0);

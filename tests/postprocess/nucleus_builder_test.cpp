@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "karyon/core/errors.hpp"
 #include "karyon/postprocess/geojson.hpp"
 #include "karyon/postprocess/nucleus_builder.hpp"
 
@@ -134,6 +135,106 @@ TEST(NucleusBuilder, build_nucleus_measures_a_level0_mask_against_analysis_pixel
   EXPECT_FLOAT_EQ(n->score, 0.9f);
   EXPECT_EQ(n->tile_id, 7);
   EXPECT_FALSE(postprocess::build_nucleus(core::Mask(10, 10), 0, 0, {&pixels, 0, 0}, frame, 0.5f, 0));
+}
+
+// ---- Outlines drawn or edited in the review app: measure_outline ------------------------------
+
+core::Polygon rectangle(double x, double y, double w, double h) {
+  core::Polygon p;
+  p.outer = {{x, y}, {x + w, y}, {x + w, y + h}, {x, y + h}};
+  return p;
+}
+
+TEST(NucleusBuilder, rasterized_rectangle_covers_its_pixels_whatever_its_offset) {
+  for (const double off : {0.0, 0.25, 0.5, 0.75}) {
+    const auto r = postprocess::rasterize_outline(rectangle(100 + off, 50 - off, 20, 30));
+    EXPECT_EQ(on_pixels(r.mask), 600) << "offset " << off;
+  }
+  // A hole is cut out.
+  auto ring = rectangle(0, 0, 20, 20);
+  ring.holes.push_back(rectangle(5, 5, 10, 10).outer);
+  EXPECT_EQ(on_pixels(postprocess::rasterize_outline(ring).mask), 400 - 100);
+  EXPECT_EQ(postprocess::rasterize_outline(core::Polygon{}).mask.width, 0);
+  EXPECT_THROW(postprocess::rasterize_outline(rectangle(0, 0, 5000, 10)), core::InvalidArgument);
+  auto nan = rectangle(0, 0, 10, 10);
+  nan.outer[1].x = std::nan("");
+  EXPECT_THROW(postprocess::rasterize_outline(nan), core::InvalidArgument);
+}
+
+TEST(NucleusBuilder, a_drawn_rectangle_gets_every_measurement) {
+  core::RgbImage slide(200, 200);
+  for (std::size_t i = 0; i < slide.pixels.size(); i += 3) {
+    slide.pixels[i] = 80;  // haematoxylin-blue everywhere
+    slide.pixels[i + 1] = 60;
+    slide.pixels[i + 2] = 150;
+  }
+  core::Nucleus drawn;
+  drawn.uuid = "u";
+  drawn.score = 1;
+  drawn.state = core::ReviewState::Drawn;
+  // Level-0 pixels 1000.. of a slide at 0.25 µm/px; the image starts at level-0 (950, 950).
+  const auto n = postprocess::measure_outline(drawn, rectangle(1000.3, 1010.6, 40, 20), 0.25, 0.25, {&slide, 950, 950});
+  EXPECT_EQ(n.uuid, "u");
+  EXPECT_EQ(n.state, core::ReviewState::Drawn);
+  EXPECT_EQ(n.polygon.outer.size(), 4u);  // kept as drawn
+  EXPECT_DOUBLE_EQ(n.bbox.x0, 1000.3);
+  EXPECT_DOUBLE_EQ(n.bbox.y1, 1030.6);
+  EXPECT_NEAR(n.centroid.x, 1020.3, 0.51);
+  EXPECT_NEAR(n.centroid.y, 1020.6, 0.51);
+  const auto& m = n.measurements;
+  EXPECT_DOUBLE_EQ(m.area_um2, 800 * 0.25 * 0.25);
+  EXPECT_NEAR(m.perimeter_um, 120 * 0.25, 1e-6);
+  EXPECT_NEAR(m.circularity, 4 * std::numbers::pi * 800 / (120.0 * 120.0), 1e-6);
+  EXPECT_DOUBLE_EQ(m.solidity, 1.0);
+  // Second moments of a 40 x 20 rectangle: variances 40²/12 and 20²/12 (the pixel's 1/12 included).
+  EXPECT_NEAR(m.major_axis_um, 4 * std::sqrt(40.0 * 40 / 12) * 0.25, 1e-6);
+  EXPECT_NEAR(m.minor_axis_um, 4 * std::sqrt(20.0 * 20 / 12) * 0.25, 1e-6);
+  EXPECT_NEAR(m.eccentricity, std::sqrt(1 - 0.25), 1e-6);
+  // Stain densities of the slide's pixels under the outline, as measure() gives for the same pixels.
+  core::Mask all(16, 16, 255);
+  const auto ref = postprocess::measure(all, 0, 0, slide, 0.25);
+  EXPECT_GT(m.hematoxylin_od, 0);
+  EXPECT_NEAR(m.hematoxylin_od, ref.hematoxylin_od, 1e-12);  // (summed over other pixel counts)
+  EXPECT_NEAR(m.eosin_od, ref.eosin_od, 1e-12);
+  // Without pixels the shape is still measured; the stains are left at 0.
+  const auto bare = postprocess::measure_outline(drawn, rectangle(1000.3, 1010.6, 40, 20), 0.25, 0.25);
+  EXPECT_DOUBLE_EQ(bare.measurements.area_um2, m.area_um2);
+  EXPECT_EQ(bare.measurements.hematoxylin_od, 0);
+  // An outline covering no pixel centre measures nothing (and does not throw).
+  core::Polygon flat;
+  flat.outer = {{10, 10}, {20, 10}, {30, 10}};
+  const auto f = postprocess::measure_outline(drawn, flat, 0.25, 0.25);
+  EXPECT_EQ(f.measurements.area_um2, 0);
+  EXPECT_DOUBLE_EQ(f.centroid.x, 20);
+}
+
+TEST(NucleusBuilder, a_detection_remeasured_from_its_outline_matches_its_measurements) {
+  // What the app does after a vertex drag: the detection's own outline, re-measured, must give what
+  // the pipeline measured (the outline is traced through pixel corners, so within a pixel's worth).
+  core::RgbImage slide(80, 80);
+  for (int y = 0; y < 80; ++y)
+    for (int x = 0; x < 80; ++x) {
+      std::uint8_t* p = slide.row(y) + x * 3;
+      p[0] = static_cast<std::uint8_t>(60 + 2 * x), p[1] = static_cast<std::uint8_t>(40 + y), p[2] = 150;
+    }
+  const auto mask = ellipse_mask(60, 60, 30, 30, 22, 13, 35);
+  const auto det = postprocess::build_nucleus(mask, 510, 720, {&slide, 500, 700}, {0.25, 1, 1}, 0.8f, 3);
+  ASSERT_TRUE(det);
+  const auto again = postprocess::measure_outline(*det, det->polygon, 0.25, 0.25, {&slide, 500, 700});
+  const auto& a = det->measurements;
+  const auto& b = again.measurements;
+  EXPECT_NEAR(b.area_um2, a.area_um2, 0.02 * a.area_um2);
+  EXPECT_NEAR(b.perimeter_um, a.perimeter_um, 0.03 * a.perimeter_um);
+  EXPECT_NEAR(b.circularity, a.circularity, 0.03);
+  EXPECT_NEAR(b.solidity, a.solidity, 0.02);
+  EXPECT_NEAR(b.eccentricity, a.eccentricity, 0.02);
+  EXPECT_NEAR(b.major_axis_um, a.major_axis_um, 0.02 * a.major_axis_um);
+  EXPECT_NEAR(b.minor_axis_um, a.minor_axis_um, 0.02 * a.minor_axis_um);
+  EXPECT_NEAR(b.hematoxylin_od, a.hematoxylin_od, 0.01 * a.hematoxylin_od);
+  EXPECT_NEAR(b.eosin_od, a.eosin_od, 0.02 * std::abs(a.eosin_od) + 1e-3);
+  EXPECT_NEAR(again.centroid.x, det->centroid.x, 0.2);
+  EXPECT_NEAR(again.centroid.y, det->centroid.y, 0.2);
+  EXPECT_FLOAT_EQ(again.score, 0.8f);
 }
 
 }  // namespace

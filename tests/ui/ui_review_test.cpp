@@ -15,9 +15,17 @@
 #include <QJsonObject>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QLabel>
+#include <QPushButton>
+#include <QStatusBar>
 #include <QUndoStack>
+#include <cmath>
+#include <pwd.h>
+#include <unistd.h>
 
+#include "karyon/postprocess/nucleus_builder.hpp"
 #include "karyon/postprocess/result_store.hpp"
+#include "karyon/tiling/slide.hpp"
 #include "karyon/tiling/synthetic_slide.hpp"
 #include "karyon/ui/detection_controller.hpp"
 #include "karyon/ui/main_window.hpp"
@@ -109,6 +117,28 @@ class ReviewTest : public QObject {
     m_window->jumpTo(id);
     QVERIFY(waitIdle());
     QVERIFY(m_window->overlay()->showsOutlines());
+  }
+
+  // `n`'s stored measurements are what postprocess::measure_outline gives for its outline on the
+  // slide's level-0 pixels (what a detection's measurements come from, and the CLI uses).
+  void expectEngineMeasurements(const karyon::core::Nucleus& n) {
+    const auto slide = karyon::tiling::Slide::open(m_window->currentPath().toStdString());
+    const qint64 x0 = std::max<qint64>(0, static_cast<qint64>(std::floor(n.bbox.x0)));
+    const qint64 y0 = std::max<qint64>(0, static_cast<qint64>(std::floor(n.bbox.y0)));
+    karyon::core::RgbImage pixels;
+    slide->read_region(0, x0, y0, static_cast<int>(std::min<qint64>(slide->metadata().width(), std::ceil(n.bbox.x1) + 1) - x0),
+                       static_cast<int>(std::min<qint64>(slide->metadata().height(), std::ceil(n.bbox.y1) + 1) - y0), pixels);
+    const auto e = karyon::postprocess::measure_outline(n, n.polygon, 0.5, 0.5, {&pixels, x0, y0}).measurements;
+    const auto& m = n.measurements;
+    const double got[] = {m.area_um2, m.perimeter_um, m.circularity, m.solidity, m.eccentricity,
+                          m.major_axis_um, m.minor_axis_um, m.hematoxylin_od, m.eosin_od};
+    const double want[] = {e.area_um2, e.perimeter_um, e.circularity, e.solidity, e.eccentricity,
+                           e.major_axis_um, e.minor_axis_um, e.hematoxylin_od, e.eosin_od};
+    const char* names[] = {"area", "perimeter", "circularity", "solidity", "eccentricity", "major axis", "minor axis",
+                           "haematoxylin OD", "eosin OD"};
+    for (int i = 0; i < 9; ++i)
+      QVERIFY2(std::abs(got[i] - want[i]) <= 1e-9 * std::max(1.0, std::abs(want[i])),
+               qPrintable(QStringLiteral("%1: stored %2, engine %3").arg(QString::fromLatin1(names[i])).arg(got[i]).arg(want[i])));
   }
 
   ReviewState stateInStore(const QString& store, qint64 id) {
@@ -357,6 +387,8 @@ class ReviewTest : public QObject {
     QVERIFY(std::abs(after.polygon.outer.front().x - expected.x()) < 1e-6);
     QVERIFY(std::abs(after.polygon.outer.front().y - expected.y()) < 1e-6);
     QVERIFY(after.measurements.area_um2 != before.measurements.area_um2);
+    // Not only area and perimeter: every measurement follows the new outline.
+    expectEngineMeasurements(after);
     // The view did not pan: the press went to the vertex, not to the viewer.
     QCOMPARE(m_window->viewer()->mapFromLevel0(v0).toPoint(), from);
     s->undoStack()->undo();
@@ -378,6 +410,10 @@ class ReviewTest : public QObject {
     QCOMPARE(n.state, ReviewState::Drawn);
     QCOMPARE(n.polygon.outer.size(), std::size_t(4));
     QCOMPARE(n.measurements.area_um2, 40 * 30 * 0.5 * 0.5);  // 40 x 30 px at downsample 1, 0.5 µm/px
+    // Every measurement, as the engine measures an outline on the slide's own pixels (not 0).
+    const auto m = n.measurements;
+    QVERIFY(m.circularity > 0.5 && m.solidity > 0.99 && m.eccentricity > 0.5 && m.major_axis_um > m.minor_axis_um);
+    expectEngineMeasurements(n);
   }
 
   void export_then_import_round_trip() {

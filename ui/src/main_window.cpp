@@ -5,6 +5,8 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QDateTime>
+#include <QDebug>
+#include <QPointer>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -817,6 +819,25 @@ bool MainWindow::openResults(const QString& storePath) {
     m_reportError(tr("Cannot open results"), QString::fromUtf8(e.what()));
     return false;
   }
+  // Drawn and reshaped nuclei are measured on the slide's own pixels (stain densities), read at
+  // level 0 from the slide shown (the one whose results these are).
+  m_session->setPixelReader([viewer = QPointer<SlideViewer>(m_viewer)](const QRect& want) {
+    ReviewSession::Level0Pixels out;
+    const SlideTileSource* s = viewer ? viewer->source() : nullptr;
+    if (!s) return out;
+    const QRect r = want.intersected(QRect(0, 0, static_cast<int>(s->metadata().width()),
+                                           static_cast<int>(s->metadata().height())));
+    if (r.isEmpty()) return out;
+    try {
+      s->slide().read_region(0, r.x(), r.y(), r.width(), r.height(), out.image);
+      out.x = r.x();
+      out.y = r.y();
+    } catch (const std::exception& e) {
+      qWarning().noquote() << "stain densities left 0: cannot read the slide under the outline:" << e.what();
+      out.image = {};
+    }
+    return out;
+  });
   connect(m_session, &ReviewSession::statisticsChanged, this, &MainWindow::updateReviewDock);
   connect(m_session, &ReviewSession::edited, this, &MainWindow::updateReviewDock);
   connect(m_session->undoStack(), &QUndoStack::indexChanged, this, &MainWindow::updateReviewDock);

@@ -8,9 +8,14 @@
 #include <cmath>
 #include <exception>
 #include <set>
+#include <vector>
+#if defined(Q_OS_UNIX)
+#include <pwd.h>
+#include <unistd.h>
+#endif
 
 #include "karyon/core/errors.hpp"
-#include "karyon/postprocess/geojson.hpp"
+#include "karyon/postprocess/nucleus_builder.hpp"
 
 namespace karyon::ui {
 
@@ -203,33 +208,23 @@ bool ReviewSession::setClass(qint64 id, const QString& className) {
 }
 
 core::Nucleus ReviewSession::withPolygon(core::Nucleus n, const core::Polygon& polygon) const {
-  n.polygon = polygon;
-  core::BoundingBox b{1e300, 1e300, -1e300, -1e300};
-  for (const auto& p : polygon.outer) {
-    b.x0 = std::min(b.x0, p.x), b.y0 = std::min(b.y0, p.y);
-    b.x1 = std::max(b.x1, p.x), b.y1 = std::max(b.y1, p.y);
+  // The engine's measuring code (the one detections get), on the slide's level-0 pixels under the
+  // outline for the stain densities.
+  postprocess::SourcePixels pixels;
+  Level0Pixels read;
+  if (m_pixelReader && !polygon.outer.empty()) {
+    double x0 = polygon.outer.front().x, y0 = polygon.outer.front().y, x1 = x0, y1 = y0;
+    for (const auto& p : polygon.outer)
+      x0 = std::min(x0, p.x), y0 = std::min(y0, p.y), x1 = std::max(x1, p.x), y1 = std::max(y1, p.y);
+    // Only an outline of nucleus size is read (a bigger one is refused by measure_outline anyway).
+    if (x1 - x0 <= postprocess::kMaxOutlineSide && y1 - y0 <= postprocess::kMaxOutlineSide) {
+      const QRect box(QPoint(static_cast<int>(std::floor(x0)), static_cast<int>(std::floor(y0))),
+                      QPoint(static_cast<int>(std::ceil(x1)), static_cast<int>(std::ceil(y1))));
+      read = m_pixelReader(box);
+      if (!read.image.empty()) pixels = {&read.image, read.x, read.y};
+    }
   }
-  n.bbox = polygon.outer.empty() ? core::BoundingBox{} : b;
-  // Area-weighted centroid of the outer ring (shoelace); the vertex mean for a degenerate ring.
-  double a2 = 0, cx = 0, cy = 0;
-  const auto& r = polygon.outer;
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    const auto& p = r[i];
-    const auto& q = r[(i + 1) % r.size()];
-    const double c = p.x * q.y - q.x * p.y;
-    a2 += c, cx += (p.x + q.x) * c, cy += (p.y + q.y) * c;
-  }
-  if (std::abs(a2) > 1e-9) {
-    n.centroid = {cx / (3 * a2), cy / (3 * a2)};
-  } else if (!r.empty()) {
-    double sx = 0, sy = 0;
-    for (const auto& p : r) sx += p.x, sy += p.y;
-    n.centroid = {sx / r.size(), sy / r.size()};
-  }
-  const double mx = m_mppX > 0 ? m_mppX : 0, my = m_mppY > 0 ? m_mppY : 0;
-  n.measurements.area_um2 = postprocess::polygon_area(polygon) * mx * my;
-  n.measurements.perimeter_um = postprocess::polygon_perimeter(polygon) * std::sqrt(mx * my);
-  return n;
+  return postprocess::measure_outline(std::move(n), polygon, m_mppX > 0 ? m_mppX : 0, m_mppY > 0 ? m_mppY : 0, pixels);
 }
 
 bool ReviewSession::setPolygon(qint64 id, const core::Polygon& polygon) {

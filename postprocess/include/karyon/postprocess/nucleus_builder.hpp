@@ -49,4 +49,34 @@ std::optional<core::Nucleus> build_nucleus(const core::Mask& mask, std::int64_t 
                                            const SourcePixels& pixels, const Frame& frame, float score,
                                            std::int64_t tile_id, const std::string& class_name = "Nucleus");
 
+// ---- Outlines drawn or edited by hand (the review app) -------------------------------------------
+
+// Largest side, level-0 px, of an outline rasterize_outline() takes: generous for a nucleus at any
+// scan resolution, small enough that a slip of the mouse cannot ask for a gigapixel mask.
+inline constexpr double kMaxOutlineSide = 4096;
+
+// A level-0 polygon as a mask: mask pixel (mx, my) is level-0 pixel (x + mx, y + my), 255 when its
+// centre lies inside the polygon (even-odd over the outer ring and the holes, so holes are cut out;
+// half-open, so an axis-aligned W x H rectangle covers exactly W x H pixels whatever its offset).
+// Empty mask for fewer than 3 points. Throws core::InvalidArgument for a non-finite coordinate or a
+// side beyond kMaxOutlineSide.
+struct RasterizedOutline {
+  core::Mask mask;
+  std::int64_t x = 0;
+  std::int64_t y = 0;
+};
+RasterizedOutline rasterize_outline(const core::Polygon& level0);
+
+// Measures a nucleus outlined in level-0 pixels (drawn by hand, or with its vertices dragged) with
+// the code that measures detections: `level0` is rasterised (rasterize_outline) and its largest
+// component measured as measure() does, with pixels of mpp_x x mpp_y µm (0 when unknown: lengths
+// and areas 0, shape ratios still right). Mean H/E optical density comes from `level0_pixels`, RGB
+// at LEVEL 0 (image pixel (0, 0) is level-0 pixel (x, y); pixels outside it are left out, a null
+// image leaves both 0) — a detection's come from the analysis-resolution pixels the model saw, so
+// the two can differ by the resampling. The outline is kept as given (not re-traced); bbox from it,
+// centroid of the measured pixels (as build_nucleus), the vertex mean when it covers no pixel
+// centre. id, uuid, tile, score, class and state of `n` are kept. Throws as rasterize_outline().
+core::Nucleus measure_outline(core::Nucleus n, const core::Polygon& level0, double mpp_x, double mpp_y,
+                              const SourcePixels& level0_pixels = {});
+
 }  // namespace karyon::postprocess

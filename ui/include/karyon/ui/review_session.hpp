@@ -14,16 +14,19 @@
 // Edit methods never throw: they return false and emit editFailed() with the store's message.
 #include <QObject>
 #include <QPointer>
+#include <QRect>
 #include <QRectF>
 #include <QString>
 #include <QUndoStack>
 #include <QVector>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 
+#include "karyon/core/image.hpp"
 #include "karyon/core/nucleus.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
@@ -62,8 +65,22 @@ class ReviewSession : public QObject {
   bool setPolygon(qint64 id, const core::Polygon& level0);
   // Adds a drawn nucleus (state "drawn"); returns its id, 0 on failure.
   qint64 drawNucleus(const core::Polygon& level0);
-  // A nucleus with its bbox, centroid, area and perimeter recomputed from `polygon` (level-0 px).
+  // A nucleus with its outline replaced by `polygon` (level-0 px) and bbox, centroid and every
+  // measurement recomputed by the engine (postprocess::measure_outline), the stain densities from
+  // the pixel reader's level-0 pixels (0 without one). Throws core::InvalidArgument for an outline
+  // measure_outline refuses.
   core::Nucleus withPolygon(core::Nucleus n, const core::Polygon& polygon) const;
+
+  // Level-0 RGB pixels of the slide: image pixel (0, 0) is level-0 pixel (x, y).
+  struct Level0Pixels {
+    core::RgbImage image;
+    std::int64_t x = 0;
+    std::int64_t y = 0;
+  };
+  // Reads (at most) the level-0 rectangle `level0` of the slide, clipped to it; an empty image when
+  // it cannot (the stain densities are then left 0). Called on the GUI thread, for one outline.
+  using PixelReader = std::function<Level0Pixels(const QRect& level0)>;
+  void setPixelReader(PixelReader reader) { m_pixelReader = std::move(reader); }
 
   // Counts per state and the review queue, computed by a scan of the store on a worker thread
   // (a million nuclei take seconds); statisticsChanged() when done. Edits keep the counts current
@@ -100,6 +117,7 @@ class ReviewSession : public QObject {
   std::shared_ptr<StoreReader> m_reader;
   QUndoStack m_undo;
   QString m_user;
+  PixelReader m_pixelReader;
   double m_mppX = 0, m_mppY = 0;
   std::array<qint64, kStateCount> m_counts{};
   QStringList m_classNames;
