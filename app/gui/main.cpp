@@ -7,69 +7,107 @@
 // docs/screenshots and smoke tests. Errors go to a message box, or to stderr (exit status 2) in
 // screenshot mode.
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QTimer>
 #include <array>
 #include <cstdio>
 #include <optional>
+#include <string_view>
 
 #include "karyon/ui/application.hpp"
 #include "karyon/ui/main_window.hpp"
 #include "karyon/ui/nucleus_overlay.hpp"
 #include "karyon/ui/slide_viewer.hpp"
 
+namespace {
+
+// The command line's options, for the two parsers main() may make.
+struct Options {
+  const QCommandLineOption screenshot{QStringLiteral("screenshot"),
+                                      QStringLiteral("Save a PNG of the window to <path> once loaded, then quit."),
+                                      QStringLiteral("path")};
+  const QCommandLineOption delay{QStringLiteral("screenshot-delay-ms"),
+                                 QStringLiteral("Minimum wait before the screenshot (default 500)."), QStringLiteral("ms"),
+                                 QStringLiteral("500")};
+  const QCommandLineOption size{QStringLiteral("window-size"),
+                                QStringLiteral("Initial window size WxH (default: last session's)."), QStringLiteral("WxH")};
+  const QCommandLineOption view{QStringLiteral("view"),
+                                QStringLiteral("Initial view: centre X,Y in level-0 pixels and downsample D "
+                                               "(level-0 pixels per screen pixel), e.g. 1100,1500,1."),
+                                QStringLiteral("X,Y,D")};
+  const QCommandLineOption model{QStringLiteral("model"),
+                                 QStringLiteral("Detection model card (JSON); remembered for later sessions."),
+                                 QStringLiteral("card")};
+  const QCommandLineOption threshold{QStringLiteral("score-threshold"),
+                                     QStringLiteral("Minimum detection score, 0..1 (default: the model card's)."),
+                                     QStringLiteral("t")};
+  const QCommandLineOption device{QStringLiteral("device"),
+                                  QStringLiteral("Detection device: cpu, cuda:0, cuda:all (default: last used, else cpu)."),
+                                  QStringLiteral("device")};
+  const QCommandLineOption detect{QStringLiteral("detect"), QStringLiteral("Run detection on the whole slide once it is open.")};
+  const QCommandLineOption color{QStringLiteral("color-by"), QStringLiteral("Colour nucleus outlines by state, class or score."),
+                                 QStringLiteral("mode")};
+  const QCommandLineOption select{QStringLiteral("select-next"),
+                                  QStringLiteral("After loading results, step N times through the review queue "
+                                                 "(screenshots of the review state)."),
+                                  QStringLiteral("n")};
+
+  void addTo(QCommandLineParser& parser) const {
+    parser.setApplicationDescription(QStringLiteral("Karyon: nucleus detection in H&E whole-slide images (viewer)"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open (SVS, NDPI, MRXS, TIFF, ...)."),
+                                 QStringLiteral("[slide]"));
+    for (const QCommandLineOption* o : {&model, &threshold, &detect, &device, &color, &select, &screenshot, &view, &delay, &size})
+      parser.addOption(*o);
+  }
+};
+
+// Whether the command line asks only for text (help or version), which is answered without a
+// display, so that it works over ssh, in scripts and in CI. A plain scan: QApplication has not yet
+// taken its own arguments (-platform, -display, ...) out of argv, which a parser would refuse.
+bool wantsTextOnly(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a(argv[i]);
+    if (a == "--") break;
+    if (a == "-h" || a == "-?" || a == "--help" || a == "-help" || a == "--help-all" || a == "-v" || a == "--version")
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  karyon::ui::Application::setIdentity();
+  const Options options;
+  if (wantsTextOnly(argc, argv)) {
+    // QApplication would connect to the display first (and abort without one): a core application
+    // is enough to print the help or the version. Other options on the line are not checked.
+    QCoreApplication core(argc, argv);
+    QCommandLineParser parser;
+    options.addTo(parser);
+    parser.parse(core.arguments());
+    if (parser.isSet(QStringLiteral("version"))) parser.showVersion();
+    parser.showHelp(0);  // exits
+  }
   karyon::ui::Application app(argc, argv);
 
   QCommandLineParser parser;
-  parser.setApplicationDescription(QStringLiteral("Karyon: nucleus detection in H&E whole-slide images (viewer)"));
-  parser.addHelpOption();
-  parser.addVersionOption();
-  parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open (SVS, NDPI, MRXS, TIFF, ...)."),
-                               QStringLiteral("[slide]"));
-  const QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
-                                            QStringLiteral("Save a PNG of the window to <path> once loaded, then quit."),
-                                            QStringLiteral("path"));
-  const QCommandLineOption delayOption(QStringLiteral("screenshot-delay-ms"),
-                                       QStringLiteral("Minimum wait before the screenshot (default 500)."),
-                                       QStringLiteral("ms"), QStringLiteral("500"));
-  const QCommandLineOption sizeOption(QStringLiteral("window-size"),
-                                      QStringLiteral("Initial window size WxH (default: last session's)."),
-                                      QStringLiteral("WxH"));
-  const QCommandLineOption viewOption(QStringLiteral("view"),
-                                      QStringLiteral("Initial view: centre X,Y in level-0 pixels and downsample D "
-                                                     "(level-0 pixels per screen pixel), e.g. 1100,1500,1."),
-                                      QStringLiteral("X,Y,D"));
-  const QCommandLineOption modelOption(QStringLiteral("model"),
-                                       QStringLiteral("Detection model card (JSON); remembered for later sessions."),
-                                       QStringLiteral("card"));
-  const QCommandLineOption thresholdOption(QStringLiteral("score-threshold"),
-                                           QStringLiteral("Minimum detection score, 0..1 (default: the model card's)."),
-                                           QStringLiteral("t"));
-  const QCommandLineOption deviceOption(QStringLiteral("device"),
-                                        QStringLiteral("Detection device: cpu, cuda:0, cuda:all (default: last used, else cpu)."),
-                                        QStringLiteral("device"));
-  const QCommandLineOption detectOption(QStringLiteral("detect"),
-                                        QStringLiteral("Run detection on the whole slide once it is open."));
-  const QCommandLineOption colorOption(QStringLiteral("color-by"),
-                                       QStringLiteral("Colour nucleus outlines by state, class or score."),
-                                       QStringLiteral("mode"));
-  const QCommandLineOption selectOption(QStringLiteral("select-next"),
-                                        QStringLiteral("After loading results, step N times through the review queue "
-                                                       "(screenshots of the review state)."),
-                                        QStringLiteral("n"));
-  parser.addOption(modelOption);
-  parser.addOption(thresholdOption);
-  parser.addOption(detectOption);
-  parser.addOption(deviceOption);
-  parser.addOption(colorOption);
-  parser.addOption(selectOption);
-  parser.addOption(screenshotOption);
-  parser.addOption(viewOption);
-  parser.addOption(delayOption);
-  parser.addOption(sizeOption);
+  options.addTo(parser);
   parser.process(app);
+  const QCommandLineOption& screenshotOption = options.screenshot;
+  const QCommandLineOption& delayOption = options.delay;
+  const QCommandLineOption& sizeOption = options.size;
+  const QCommandLineOption& viewOption = options.view;
+  const QCommandLineOption& modelOption = options.model;
+  const QCommandLineOption& thresholdOption = options.threshold;
+  const QCommandLineOption& deviceOption = options.device;
+  const QCommandLineOption& detectOption = options.detect;
+  const QCommandLineOption& colorOption = options.color;
+  const QCommandLineOption& selectOption = options.select;
 
   const QString screenshot = parser.value(screenshotOption);
   bool delayOk = false;

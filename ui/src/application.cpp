@@ -5,11 +5,13 @@
 
 namespace karyon::ui {
 
-Application::Application(int& argc, char** argv) : QApplication(argc, argv) {
-  setOrganizationName(QStringLiteral("Karyon"));
-  setApplicationName(QStringLiteral("karyon"));
-  setApplicationVersion(QStringLiteral("0.1.0"));
+void Application::setIdentity() {
+  QCoreApplication::setOrganizationName(QStringLiteral("Karyon"));
+  QCoreApplication::setApplicationName(QStringLiteral("karyon"));
+  QCoreApplication::setApplicationVersion(QStringLiteral("0.1.0"));
 }
+
+Application::Application(int& argc, char** argv) : QApplication(argc, argv) { setIdentity(); }
 
 bool Application::notify(QObject* receiver, QEvent* event) {
   try {

@@ -10,6 +10,9 @@ class Application : public QApplication {
   Q_OBJECT
  public:
   Application(int& argc, char** argv);
+  // Organisation, application name and version (QSettings' location, --version); static, so that
+  // it can be set before any application object exists (karyon --help needs no display).
+  static void setIdentity();
   bool notify(QObject* receiver, QEvent* event) override;
 };
 
