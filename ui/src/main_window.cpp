@@ -25,6 +25,10 @@
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QGuiApplication>
+#include <QScreen>
+#include <QStyle>
+#include <algorithm>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
@@ -60,6 +64,8 @@ const QString kRecentKey = QStringLiteral("recentFiles");
 const QString kModelKey = QStringLiteral("detection/model");
 const QString kThresholdKey = QStringLiteral("detection/scoreThreshold");
 const QString kDeviceKey = QStringLiteral("detection/device");
+const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
+const QString kStateKey = QStringLiteral("mainWindow/state");
 // OpenSlide's formats plus the plain images of the fallback.
 const char* const kSlideFilter =
     QT_TRANSLATE_NOOP("MainWindow", "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif "
@@ -160,8 +166,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   loadingTimer->start(200);
 
   QSettings settings;
-  restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray());
-  restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
+  // First run (or settings from elsewhere that do not fit): a window sized for the screen, not the
+  // widgets' size hints (which gave a 474 x 544 window with a 170 px slide view).
+  const bool restored = restoreGeometry(settings.value(kGeometryKey).toByteArray());
+  if (!restored) applyFirstRunGeometry();
+  if (!restoreState(settings.value(kStateKey).toByteArray()) || !restored) applyFirstRunDockSizes();
+  // The layout is saved a moment after every change, not only on a clean quit, so that a crash or
+  // a kill keeps it.
+  m_saveLayoutTimer = new QTimer(this);
+  m_saveLayoutTimer->setSingleShot(true);
+  m_saveLayoutTimer->setInterval(kLayoutSaveDelayMs);
+  connect(m_saveLayoutTimer, &QTimer::timeout, this, &MainWindow::saveLayout);
+  for (QDockWidget* dock : {m_overviewDock, m_reviewDock}) {
+    connect(dock, &QDockWidget::dockLocationChanged, this, &MainWindow::scheduleLayoutSave);
+    connect(dock, &QDockWidget::topLevelChanged, this, &MainWindow::scheduleLayoutSave);
+    connect(dock, &QDockWidget::visibilityChanged, this, &MainWindow::scheduleLayoutSave);
+  }
   rebuildRecentMenu();
   updateSlideInfo();
   updateViewStatus();
@@ -498,10 +518,55 @@ void MainWindow::dropEvent(QDropEvent* event) {
 void MainWindow::closeEvent(QCloseEvent* event) {
   // Every edit is already in the store; a running detection is cancelled (it resumes next time).
   if (isDetecting()) cancelDetection();
-  QSettings settings;
-  settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
-  settings.setValue(QStringLiteral("mainWindow/state"), saveState());
+  saveLayout();
   QMainWindow::closeEvent(event);
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+  QMainWindow::resizeEvent(event);
+  scheduleLayoutSave();
+}
+
+void MainWindow::moveEvent(QMoveEvent* event) {
+  QMainWindow::moveEvent(event);
+  scheduleLayoutSave();
+}
+
+void MainWindow::scheduleLayoutSave() {
+  // Only a window the user can see has a layout worth keeping (not one being built or torn down).
+  if (m_saveLayoutTimer && isVisible()) m_saveLayoutTimer->start();
+}
+
+void MainWindow::saveLayout() {
+  if (m_saveLayoutTimer) m_saveLayoutTimer->stop();
+  QSettings settings;
+  settings.setValue(kGeometryKey, saveGeometry());
+  settings.setValue(kStateKey, saveState());
+}
+
+QSize MainWindow::firstRunSize(const QRect& available) {
+  // Most of the screen, as a pathologist would size it themselves; never more than it.
+  return QSize(std::max(1, static_cast<int>(available.width() * 0.85)),
+               std::max(1, static_cast<int>(available.height() * 0.85)));
+}
+
+void MainWindow::applyFirstRunGeometry() {
+  const QScreen* screen = QGuiApplication::primaryScreen();
+  if (!screen) {
+    resize(1400, 900);
+    return;
+  }
+  const QRect available = screen->availableGeometry();
+  setGeometry(QStyle::alignedRect(Qt::LeftToRight, Qt::AlignCenter, firstRunSize(available), available));
+}
+
+void MainWindow::applyFirstRunDockSizes() {
+  // The docks as wide as their contents need and no wider: the slide view gets the rest. The
+  // Review dock gets the height its counts, queue and selection need; the Overview the remainder.
+  const int dockWidth = std::clamp(width() / 5, 300, 420);
+  resizeDocks({m_overviewDock, m_reviewDock}, {dockWidth, dockWidth}, Qt::Horizontal);
+  const int review = std::max(m_reviewDock->widget()->sizeHint().height() + 40, height() * 11 / 20);
+  resizeDocks({m_overviewDock, m_reviewDock}, {std::max(150, height() - review), review}, Qt::Vertical);
 }
 
 // ---- Review dock ---------------------------------------------------------------------------
@@ -514,8 +579,10 @@ void MainWindow::createReviewDock() {
   m_resultsLabel->setWordWrap(true);
   m_resultsLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
   m_countsLabel = new QLabel(panel);
+  m_countsLabel->setObjectName(QStringLiteral("reviewCounts"));
   m_countsLabel->setTextFormat(Qt::RichText);
   m_queueLabel = new QLabel(panel);
+  m_queueLabel->setObjectName(QStringLiteral("reviewQueue"));
   m_queueLabel->setWordWrap(true);
   auto* queueButtons = new QHBoxLayout;
   auto* prev = new QPushButton(tr("\u2190 Previous (P)"), panel);

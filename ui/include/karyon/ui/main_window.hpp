@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <QRect>
+#include <QSize>
 
 class QAction;
 class QActionGroup;
@@ -30,6 +31,7 @@ class QMenu;
 class QProgressBar;
 class QPushButton;
 class QSlider;
+class QTimer;
 class QToolButton;
 
 namespace karyon::ui {
@@ -122,8 +124,20 @@ class MainWindow : public QMainWindow {
   void dragEnterEvent(QDragEnterEvent* event) override;
   void dropEvent(QDropEvent* event) override;
   void closeEvent(QCloseEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
+  void moveEvent(QMoveEvent* event) override;
+
+ public:
+  // Window size on first run (no saved geometry) for a screen of `available` geometry.
+  static QSize firstRunSize(const QRect& available);
+  // How long after a resize, move or dock change the layout is saved (QSettings).
+  static constexpr int kLayoutSaveDelayMs = 500;
 
  private:
+  void applyFirstRunGeometry();
+  void applyFirstRunDockSizes();
+  void scheduleLayoutSave();
+  void saveLayout();
   void createActions();
   void finishOpen(const QString& path, std::shared_ptr<const SlideTileSource> source, const QString& error);
   void showOpenDialog();
@@ -186,7 +200,8 @@ class MainWindow : public QMainWindow {
   QString m_currentPath;
   ErrorReporter m_reportError;
   Confirmer m_confirm;
-  QObject* m_pendingOpen = nullptr;  // watcher of the open in progress; replaced by a newer open
+  QObject* m_pendingOpen = nullptr;
+  QTimer* m_saveLayoutTimer = nullptr;  // watcher of the open in progress; replaced by a newer open
 };
 
 }  // namespace karyon::ui
