@@ -591,6 +591,25 @@ class ReviewTest : public QObject {
     QCOMPARE(DetectionController::outputFolderFor(slide, QRect(1, 2, 3, 4)),
              (writable ? slide + QStringLiteral(".karyon") : out) + QStringLiteral("/regions/x1_y2_w3_h4"));
   }
+  void review_queue_total_is_the_same_after_a_restart() {
+    const QString slide = slideCopy(true);
+    QVERIFY(openAndWait(slide));
+    QVERIFY(waitIdle());
+    auto* queue = m_window->findChild<QLabel*>(QStringLiteral("reviewQueue"));
+    QVERIFY(queue);
+    m_window->nextInQueue();
+    m_window->acceptSelected();
+    m_window->nextInQueue();
+    m_window->rejectSelected();
+    const QString inSession = queue->text();
+    QVERIFY2(inSession.contains(QString::number(m_masterNuclei - 2)), qPrintable(inSession));
+    m_window.reset();
+    newWindow();
+    QVERIFY(openAndWait(slide));
+    QVERIFY(waitIdle());
+    queue = m_window->findChild<QLabel*>(QStringLiteral("reviewQueue"));
+    QCOMPARE(queue->text(), inSession);
+  }
 };
 
 QTEST_MAIN(ReviewTest)

@@ -665,12 +665,11 @@ void MainWindow::updateReviewDock() {
           .arg(c[int(S::Unreviewed)]).arg(c[int(S::Accepted)]).arg(c[int(S::Rejected)]).arg(c[int(S::Deleted)])
           .arg(c[int(S::Drawn)]).arg(total)
           .arg(m_session->statisticsPending() ? tr("<i>counting\u2026</i>") : QString()));
-  const int pos = m_session->queuePosition();
-  m_queueLabel->setText(m_session->queueSize() == 0
-                            ? tr("Review queue: empty")
-                            : tr("Review queue (lowest score first): %1 of %2")
-                                  .arg(pos >= 0 ? QString::number(pos + 1) : QStringLiteral("\u2013"))
-                                  .arg(m_session->queueSize()));
+  // One number that means the same in a session and after a restart: the detections still
+  // unreviewed now (not the length of the queue as scanned when the results were opened).
+  const qint64 left = m_session->queueRemaining();
+  m_queueLabel->setText(left == 0 ? tr("Review queue: no unreviewed nuclei left")
+                                  : tr("Review queue (lowest score first): %n unreviewed left", nullptr, static_cast<int>(left)));
   if (selected == 0) {
     m_selectionLabel->setText(tr("<i>Click a nucleus to select it.</i>"));
     return;

@@ -93,7 +93,10 @@ class ReviewSession : public QObject {
 
   // Review queue: unreviewed detections, least certain (lowest score) first. next()/previous()
   // move along it, skipping nuclei reviewed since the scan; 0 when there is none.
+  // queueSize(): the queue as scanned (reviewed nuclei stay in it, skipped); queueRemaining(): the
+  // unreviewed detections now, kept current by every edit: the same after a restart.
   int queueSize() const { return static_cast<int>(m_queue.size()); }
+  qint64 queueRemaining() const { return count(core::ReviewState::Unreviewed); }
   int queuePosition() const { return m_queuePos; }
   qint64 nextInQueue();
   qint64 previousInQueue();
