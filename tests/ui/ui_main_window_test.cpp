@@ -7,10 +7,14 @@
 #include <QLabel>
 #include <QMimeData>
 #include <QSettings>
+#include <QPushButton>
 #include <QStatusBar>
+#include <array>
+#include <cmath>
 
 #include "karyon/ui/detection_controller.hpp"
 #include "karyon/ui/main_window.hpp"
+#include "karyon/ui/nucleus_overlay.hpp"
 #include "karyon/ui/overview_widget.hpp"
 #include "karyon/ui/slide_viewer.hpp"
 #include "ui_test_support.hpp"
@@ -191,6 +195,69 @@ class MainWindowTest : public QObject {
     for (QLabel* label : m_window->statusBar()->findChildren<QLabel*>())
       shown = shown || label->text().startsWith(QStringLiteral("10.0x"));
     QVERIFY(shown);
+  }
+  void review_actions_and_buttons_are_disabled_without_a_slide() {
+    // Nothing to review: the Review menu's actions and the Review dock's buttons are all disabled.
+    for (const char* name : {"acceptAction", "rejectAction", "reclassifyAction", "deleteAction", "nextAction",
+                             "previousAction", "drawAction"}) {
+      auto* a = m_window->findChild<QAction*>(QString::fromLatin1(name));
+      QVERIFY2(a, name);
+      QVERIFY2(!a->isEnabled(), name);
+    }
+    for (const char* name : {"acceptButton", "rejectButton", "deleteButton", "nextButton", "previousButton"}) {
+      auto* b = m_window->findChild<QPushButton*>(QString::fromLatin1(name));
+      QVERIFY2(b, name);
+      QVERIFY2(!b->isEnabled(), name);
+    }
+    // A slide without results still has nothing to review.
+    QVERIFY(openAndWait(karyon::uitest::syntheticSlidePath()));
+    QVERIFY(!m_window->findChild<QPushButton*>(QStringLiteral("acceptButton"))->isEnabled());
+    QVERIFY(!m_window->findChild<QAction*>(QStringLiteral("nextAction"))->isEnabled());
+  }
+
+  void review_state_colours_stay_apart_for_colour_blind_viewers() {
+    // Each pair of the review states shown on the slide must stay distinguishable under protanopia,
+    // deuteranopia and tritanopia (Machado, Oliveira & Fernandes 2009, severity 1, on linear RGB),
+    // by at least 20 CIELAB ΔE*ab — a red/green pair, for one, falls to ~17 for a deuteranope.
+    using S = karyon::core::ReviewState;
+    const S shown[] = {S::Unreviewed, S::Accepted, S::Rejected, S::Drawn};  // deleted ones are not drawn
+    const double machado[4][3][3] = {
+        {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}},
+        {{0.152286, 1.052583, -0.204868}, {0.114503, 0.786281, 0.099216}, {-0.003882, -0.048116, 1.051998}},
+        {{0.367322, 0.860646, -0.227968}, {0.280085, 0.672501, 0.047413}, {-0.011820, 0.042940, 0.968881}},
+        {{1.255528, -0.076749, -0.178779}, {-0.078411, 0.930809, 0.147602}, {0.004733, 0.691367, 0.303900}}};
+    const char* vision[] = {"normal", "protanopia", "deuteranopia", "tritanopia"};
+    auto linear = [](double c) { return c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4); };
+    auto lab = [](const double rgb[3]) {
+      const double X = 0.4124 * rgb[0] + 0.3576 * rgb[1] + 0.1805 * rgb[2];
+      const double Y = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+      const double Z = 0.0193 * rgb[0] + 0.1192 * rgb[1] + 0.9505 * rgb[2];
+      auto f = [](double t) { return t > 0.008856 ? std::cbrt(t) : 7.787 * t + 16.0 / 116; };
+      const double fx = f(X / 0.95047), fy = f(Y), fz = f(Z / 1.08883);
+      return std::array<double, 3>{116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)};
+    };
+    karyon::ui::NucleusShape shape;
+    for (int v = 0; v < 4; ++v) {
+      std::vector<std::array<double, 3>> seen;
+      for (S state : shown) {
+        shape.state = state;
+        const QColor c = m_window->overlay()->colorFor(shape);
+        const double in[3] = {linear(c.redF()), linear(c.greenF()), linear(c.blueF())};
+        double out[3];
+        for (int i = 0; i < 3; ++i)
+          out[i] = std::clamp(machado[v][i][0] * in[0] + machado[v][i][1] * in[1] + machado[v][i][2] * in[2], 0.0, 1.0);
+        seen.push_back(lab(out));
+      }
+      for (std::size_t i = 0; i < seen.size(); ++i)
+        for (std::size_t j = i + 1; j < seen.size(); ++j) {
+          const double d = std::hypot(seen[i][0] - seen[j][0], seen[i][1] - seen[j][1], seen[i][2] - seen[j][2]);
+          QVERIFY2(d >= 20, qPrintable(QStringLiteral("%1: %2 and %3 only %4 apart")
+                                           .arg(QString::fromLatin1(vision[v]),
+                                                QString::fromLatin1(karyon::core::to_string(shown[i])),
+                                                QString::fromLatin1(karyon::core::to_string(shown[j])))
+                                           .arg(d, 0, 'f', 1)));
+        }
+    }
   }
 };
 

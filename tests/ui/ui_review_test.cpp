@@ -318,9 +318,10 @@ class ReviewTest : public QObject {
     QCOMPARE(dn.state, ReviewState::Drawn);
     QCOMPARE(dn.polygon.outer.size(), std::size_t(4));
     QCOMPARE(dn.measurements.area_um2, 20 * 20 * 0.5 * 0.5);  // 20 x 20 px at 0.5 µm/px
-    QCOMPARE(s->count(ReviewState::Accepted), qint64(1));
+    QCOMPARE(s->nucleus(c)->state, ReviewState::Accepted);  // reclassifying is a review decision
+    QCOMPARE(s->count(ReviewState::Accepted), qint64(2));
     QCOMPARE(s->count(ReviewState::Drawn), qint64(1));
-    QCOMPARE(s->count(ReviewState::Unreviewed), m_masterNuclei - 3);
+    QCOMPARE(s->count(ReviewState::Unreviewed), m_masterNuclei - 4);
     QVERIFY(s->store().edits().size() >= 5);
   }
 
@@ -591,6 +592,70 @@ class ReviewTest : public QObject {
     QCOMPARE(DetectionController::outputFolderFor(slide, QRect(1, 2, 3, 4)),
              (writable ? slide + QStringLiteral(".karyon") : out) + QStringLiteral("/regions/x1_y2_w3_h4"));
   }
+
+  void reclassify_marks_the_nucleus_reviewed() {
+    openReviewCopy();
+    ReviewSession* s = m_window->session();
+    const qint64 id = s->nextInQueue();
+    m_window->jumpTo(id);
+    m_window->reclassifySelected(QStringLiteral("Lymphocyte"));
+    QCOMPARE(stateInStore(s->storePath(), id), ReviewState::Accepted);
+    QCOMPARE(QString::fromStdString(s->nucleus(id)->class_name), QStringLiteral("Lymphocyte"));
+    QCOMPARE(s->count(ReviewState::Unreviewed), m_masterNuclei - 1);
+    QCOMPARE(s->count(ReviewState::Accepted), qint64(1));
+    // One step to undo: class and state together.
+    QCOMPARE(s->undoStack()->count(), 1);
+    s->undoStack()->undo();
+    QCOMPARE(stateInStore(s->storePath(), id), ReviewState::Unreviewed);
+    QCOMPARE(QString::fromStdString(s->nucleus(id)->class_name), QStringLiteral("Nucleus"));
+    QCOMPARE(s->count(ReviewState::Unreviewed), m_masterNuclei);
+    // A drawn nucleus stays drawn when its class changes.
+    karyon::core::Polygon tri;
+    tri.outer = {{10, 10}, {30, 10}, {20, 30}};
+    const qint64 drawn = s->drawNucleus(tri);
+    m_window->jumpTo(drawn);
+    m_window->reclassifySelected(QStringLiteral("Tumor"));
+    QCOMPARE(stateInStore(s->storePath(), drawn), ReviewState::Drawn);
+  }
+
+  void edit_log_names_the_os_user() {
+    // Whatever the environment says (a desktop launcher may set no USER at all): the account.
+    const QByteArray user = qgetenv("USER"), username = qgetenv("USERNAME"), logname = qgetenv("LOGNAME");
+    qunsetenv("USER");
+    qunsetenv("USERNAME");
+    qunsetenv("LOGNAME");
+    openReviewCopy();
+    const passwd* pw = getpwuid(geteuid());
+    QVERIFY(pw && pw->pw_name);
+    QCOMPARE(m_window->session()->user(), QString::fromLocal8Bit(pw->pw_name));
+    m_window->jumpTo(m_window->session()->nextInQueue());
+    m_window->acceptSelected();
+    const auto edits = m_window->session()->store().edits();
+    QVERIFY(!edits.empty());
+    QCOMPARE(QString::fromStdString(edits.back().user), QString::fromLocal8Bit(pw->pw_name));
+    if (!user.isNull()) qputenv("USER", user);
+    if (!username.isNull()) qputenv("USERNAME", username);
+    if (!logname.isNull()) qputenv("LOGNAME", logname);
+  }
+
+  void review_keys_with_nothing_selected_say_so() {
+    openReviewCopy();
+    m_window->overlay()->select(0);
+    m_window->statusBar()->clearMessage();
+    m_window->activateWindow();
+    m_window->viewer()->setFocus();
+    for (const int key : {int(Qt::Key_A), int(Qt::Key_R), int(Qt::Key_Delete)}) {
+      m_window->statusBar()->clearMessage();
+      QTest::keyClick(m_window->viewer(), static_cast<Qt::Key>(key));
+      QVERIFY2(m_window->statusBar()->currentMessage().contains(QStringLiteral("no nucleus is selected")),
+               qPrintable(m_window->statusBar()->currentMessage()));
+    }
+    QCOMPARE(m_window->session()->count(ReviewState::Unreviewed), m_masterNuclei);
+    // With results the review buttons work.
+    QVERIFY(m_window->findChild<QPushButton*>(QStringLiteral("acceptButton"))->isEnabled());
+    QVERIFY(m_window->findChild<QPushButton*>(QStringLiteral("nextButton"))->isEnabled());
+  }
+
   void review_queue_total_is_the_same_after_a_restart() {
     const QString slide = slideCopy(true);
     QVERIFY(openAndWait(slide));

@@ -46,6 +46,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 #include <exception>
+#include <tuple>
 
 #include "karyon/core/errors.hpp"
 #include "karyon/postprocess/geojson.hpp"
@@ -264,25 +265,32 @@ void MainWindow::createActions() {
   analysis->addAction(tr("&Model\u2026"), this, &MainWindow::showModelDialog);
 
   QMenu* review = menuBar()->addMenu(tr("Re&view"));
-  auto reviewAction = [&](const QString& text, const QKeySequence& key, auto slot, bool needsSelection) {
+  // All of them need results (a slide with detections or drawn nuclei): disabled without. Those
+  // acting on the selected nucleus stay enabled with nothing selected and say so in the status bar
+  // (a key that does nothing silently looks broken).
+  auto reviewAction = [&](const QString& name, const QString& text, const QKeySequence& key, auto slot) {
     QAction* a = review->addAction(text, this, slot);
+    a->setObjectName(name);
     a->setShortcut(key);
-    (needsSelection ? m_selectionActions : m_resultActions) << a;
+    m_resultActions << a;
     return a;
   };
-  reviewAction(tr("&Accept"), QKeySequence(Qt::Key_A), &MainWindow::acceptSelected, true);
-  reviewAction(tr("&Reject"), QKeySequence(Qt::Key_R), &MainWindow::rejectSelected, true);
-  reviewAction(tr("Re&classify\u2026"), QKeySequence(Qt::Key_C), &MainWindow::reclassifyWithPicker, true);
-  reviewAction(tr("&Delete"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected, true);
+  reviewAction(QStringLiteral("acceptAction"), tr("&Accept"), QKeySequence(Qt::Key_A), &MainWindow::acceptSelected);
+  reviewAction(QStringLiteral("rejectAction"), tr("&Reject"), QKeySequence(Qt::Key_R), &MainWindow::rejectSelected);
+  reviewAction(QStringLiteral("reclassifyAction"), tr("Re&classify\u2026"), QKeySequence(Qt::Key_C),
+               &MainWindow::reclassifyWithPicker);
+  reviewAction(QStringLiteral("deleteAction"), tr("&Delete"), QKeySequence(QKeySequence::Delete), &MainWindow::deleteSelected);
   review->addSeparator();
-  reviewAction(tr("&Next in Queue (least certain first)"), QKeySequence(Qt::Key_N), &MainWindow::nextInQueue, false);
-  reviewAction(tr("&Previous in Queue"), QKeySequence(Qt::Key_P), &MainWindow::previousInQueue, false);
+  reviewAction(QStringLiteral("nextAction"), tr("&Next in Queue (least certain first)"), QKeySequence(Qt::Key_N),
+               &MainWindow::nextInQueue);
+  reviewAction(QStringLiteral("previousAction"), tr("&Previous in Queue"), QKeySequence(Qt::Key_P),
+               &MainWindow::previousInQueue);
   review->addSeparator();
-  QAction* draw = reviewAction(tr("Dra&w Nucleus"), QKeySequence(Qt::Key_D), [this] {
+  QAction* draw = reviewAction(QStringLiteral("drawAction"), tr("Dra&w Nucleus"), QKeySequence(Qt::Key_D), [this] {
     m_overlay->setTool(NucleusOverlay::Tool::Draw);
     statusBar()->showMessage(tr("Click the outline's points; double-click or Enter closes it, Backspace removes the last "
                                 "point, Esc cancels."), 15000);
-  }, false);
+  });
   draw->setStatusTip(tr("Draw a nucleus the detector missed"));
 
   QMenu* fileMenu = file;
@@ -591,6 +599,9 @@ void MainWindow::createReviewDock() {
   // arrows and +/- should keep reaching the viewer.
   prev->setFocusPolicy(Qt::NoFocus);
   next->setFocusPolicy(Qt::NoFocus);
+  prev->setObjectName(QStringLiteral("previousButton"));
+  next->setObjectName(QStringLiteral("nextButton"));
+  m_reviewButtons << prev << next;
   connect(prev, &QPushButton::clicked, this, &MainWindow::previousInQueue);
   connect(next, &QPushButton::clicked, this, &MainWindow::nextInQueue);
   queueButtons->addWidget(prev);
@@ -599,12 +610,15 @@ void MainWindow::createReviewDock() {
   m_selectionLabel->setTextFormat(Qt::RichText);
   m_selectionLabel->setWordWrap(true);
   auto* decide = new QHBoxLayout;
-  const std::pair<QString, core::ReviewState> buttons[] = {{tr("Accept (A)"), core::ReviewState::Accepted},
-                                                           {tr("Reject (R)"), core::ReviewState::Rejected},
-                                                           {tr("Delete"), core::ReviewState::Deleted}};
-  for (const auto& [text, state] : buttons) {
+  const std::tuple<QString, QString, core::ReviewState> buttons[] = {
+      {QStringLiteral("acceptButton"), tr("Accept (A)"), core::ReviewState::Accepted},
+      {QStringLiteral("rejectButton"), tr("Reject (R)"), core::ReviewState::Rejected},
+      {QStringLiteral("deleteButton"), tr("Delete"), core::ReviewState::Deleted}};
+  for (const auto& [name, text, state] : buttons) {
     auto* b = new QPushButton(text, panel);
+    b->setObjectName(name);
     b->setFocusPolicy(Qt::NoFocus);
+    m_reviewButtons << b;
     connect(b, &QPushButton::clicked, this, [this, state = state] { setSelectedState(static_cast<int>(state)); });
     decide->addWidget(b);
   }
@@ -635,8 +649,8 @@ void MainWindow::createReviewDock() {
 void MainWindow::updateReviewDock() {
   const bool has = m_session != nullptr;
   for (QAction* a : m_resultActions) a->setEnabled(has);
+  for (QPushButton* b : m_reviewButtons) b->setEnabled(has);
   const qint64 selected = m_overlay ? m_overlay->selected() : 0;
-  for (QAction* a : m_selectionActions) a->setEnabled(has && selected != 0);
   if (m_undo) {
     m_undo->setEnabled(has && m_session->undoStack()->canUndo());
     m_redo->setEnabled(has && m_session->undoStack()->canRedo());
@@ -1059,8 +1073,26 @@ qint64 MainWindow::importGeoJson(const QString& path) {
 
 // ---- Review ---------------------------------------------------------------------------------
 
+bool MainWindow::checkSelection(const QString& verb) {
+  if (!m_session) {
+    statusBar()->showMessage(tr("Nothing to %1: open a slide with results first.").arg(verb), kHintMs);
+    return false;
+  }
+  if (!m_overlay->selected()) {
+    statusBar()->showMessage(
+        tr("Nothing to %1: no nucleus is selected. Click one, or press N for the next in the review queue.").arg(verb),
+        kHintMs);
+    return false;
+  }
+  return true;
+}
+
 void MainWindow::setSelectedState(int state) {
-  if (!m_session || !m_overlay->selected()) return;
+  const auto s = static_cast<core::ReviewState>(state);
+  if (!checkSelection(s == core::ReviewState::Accepted ? tr("accept")
+                      : s == core::ReviewState::Rejected ? tr("reject")
+                                                          : tr("delete")))
+    return;
   m_session->setState(m_overlay->selected(), static_cast<core::ReviewState>(state));
   updateReviewDock();
 }
@@ -1070,13 +1102,13 @@ void MainWindow::rejectSelected() { setSelectedState(static_cast<int>(core::Revi
 void MainWindow::deleteSelected() { setSelectedState(static_cast<int>(core::ReviewState::Deleted)); }
 
 void MainWindow::reclassifySelected(const QString& className) {
-  if (!m_session || !m_overlay->selected()) return;
+  if (!checkSelection(tr("reclassify"))) return;
   m_session->setClass(m_overlay->selected(), className);
   updateReviewDock();
 }
 
 void MainWindow::reclassifyWithPicker() {
-  if (!m_session || !m_overlay->selected()) return;
+  if (!checkSelection(tr("reclassify"))) return;
   const auto n = m_session->nucleus(m_overlay->selected());
   if (!n) return;
   const QStringList classes = m_session->classNames();

@@ -350,17 +350,23 @@ void NucleusOverlay::select(qint64 id) {
   emit selectionChanged(id);
 }
 
+QColor NucleusOverlay::stateColor(ReviewState state) {
+  // Okabe & Ito's colour-blind-safe palette: the four states shown stay apart for protan, deutan
+  // and tritan viewers (no red/green pair), and each has a black halo against the stain.
+  switch (state) {
+    case ReviewState::Unreviewed: return QColor(0xF0, 0xE4, 0x42);  // yellow
+    case ReviewState::Accepted: return QColor(0x56, 0xB4, 0xE9);    // sky blue
+    case ReviewState::Rejected: return QColor(0xD5, 0x5E, 0x00);    // vermillion
+    case ReviewState::Deleted: return QColor(0x99, 0x99, 0x99);     // grey (not drawn; legends only)
+    case ReviewState::Drawn: return QColor(0x00, 0x72, 0xB2);       // blue
+  }
+  return QColor(0xF0, 0xE4, 0x42);
+}
+
 QColor NucleusOverlay::colorFor(const NucleusShape& s) const {
   switch (m_colorMode) {
     case ColorMode::ReviewState:
-      switch (s.state) {
-        case ReviewState::Unreviewed: return QColor(255, 215, 0);
-        case ReviewState::Accepted: return QColor(40, 210, 70);
-        case ReviewState::Rejected: return QColor(230, 40, 40);
-        case ReviewState::Deleted: return QColor(128, 128, 128);
-        case ReviewState::Drawn: return QColor(0, 200, 255);
-      }
-      break;
+      return stateColor(s.state);
     case ColorMode::Class: {
       if (s.className.compare(QStringLiteral("Nucleus"), Qt::CaseInsensitive) == 0) return QColor(0, 220, 255);
       // A stable hue per class name (qHash is seeded per process, so it would change between runs).

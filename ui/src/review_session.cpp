@@ -145,15 +145,33 @@ struct ScanResult {
   QString error;
 };
 
-QString defaultUser() {
-  const QString u = qEnvironmentVariable("USER", qEnvironmentVariable("USERNAME"));
-  return u.isEmpty() ? QStringLiteral("karyon") : u;
+}  // namespace
+
+QString ReviewSession::osUser() {
+  // The account the app runs as (what an audit asks for), not an environment variable a launcher
+  // may leave unset or anyone may set; those only when the system has no entry for the uid.
+#if defined(Q_OS_UNIX)
+  const long size = std::max(16384L, sysconf(_SC_GETPW_R_SIZE_MAX));
+  std::vector<char> buffer(static_cast<std::size_t>(size));
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found && found->pw_name &&
+      *found->pw_name)
+    return QString::fromLocal8Bit(found->pw_name);
+#endif
+  const QString u = qEnvironmentVariable("USER", qEnvironmentVariable("USERNAME", qEnvironmentVariable("LOGNAME")));
+#if defined(Q_OS_UNIX)
+  if (u.isEmpty()) return QStringLiteral("uid %1").arg(geteuid());
+#endif
+  return u.isEmpty() ? QStringLiteral("unknown") : u;
 }
+
+namespace {
 
 }  // namespace
 
 ReviewSession::ReviewSession(const QString& storePath, double mppX, double mppY, QObject* parent)
-    : QObject(parent), m_path(storePath), m_user(defaultUser()), m_mppX(mppX), m_mppY(mppY > 0 ? mppY : mppX) {
+    : QObject(parent), m_path(storePath), m_user(osUser()), m_mppX(mppX), m_mppY(mppY > 0 ? mppY : mppX) {
   m_store = std::make_unique<postprocess::ResultStore>(storePath.toStdString());
   m_reader = std::make_shared<StoreReader>(storePath.toStdString());
   // An endless stack would keep every polygon ever edited; a working session needs far fewer.
@@ -195,11 +213,24 @@ bool ReviewSession::setClass(qint64 id, const QString& className) {
     if (!n) throw core::InvalidArgument(m_path.toStdString() + ": no nucleus with id " + std::to_string(id));
     const std::string after = className.trimmed().toStdString();
     if (after.empty()) throw core::InvalidArgument("a class name may not be empty");
-    if (n->class_name == after) return true;
-    m_store->set_class(id, after, m_user.toStdString());
-    m_undo.push(new ClassCommand(this, id, n->class_name, after, areaOf(*n)));
+    // Choosing a class is a review decision: an unreviewed detection becomes accepted (with the new
+    // class), in one undo step. Other states (drawn, rejected, accepted) are kept.
+    const bool review = n->state == ReviewState::Unreviewed;
+    if (n->class_name == after && !review) return true;
+    if (n->class_name != after) m_store->set_class(id, after, m_user.toStdString());
+    if (review) m_store->set_state(id, ReviewState::Accepted, m_user.toStdString());
+    const QString text = tr("Reclassify as %1").arg(QString::fromStdString(after));
+    if (review) m_undo.beginMacro(text);
+    if (n->class_name != after) m_undo.push(new ClassCommand(this, id, n->class_name, after, areaOf(*n)));
+    if (review) {
+      m_undo.push(new StateCommand(this, id, ReviewState::Unreviewed, ReviewState::Accepted, areaOf(*n), text));
+      m_undo.endMacro();
+    }
     if (!m_classNames.contains(className.trimmed())) m_classNames << className.trimmed();
-    emit edited(id, areaOf(*n));
+    if (review)
+      noteStateChange(id, ReviewState::Unreviewed, ReviewState::Accepted, areaOf(*n));
+    else
+      emit edited(id, areaOf(*n));
     return true;
   } catch (const std::exception& e) {
     emit editFailed(QString::fromUtf8(e.what()));

@@ -162,6 +162,9 @@ class MainWindow : public QMainWindow {
   void showOpenResultsDialog();
   void reclassifyWithPicker();
   void setSelectedState(int state);
+  // True when a nucleus is selected; else says in the status bar why there is nothing to `verb`.
+  bool checkSelection(const QString& verb);
+  static constexpr int kHintMs = 6000;
 
   SlideViewer* m_viewer = nullptr;
   OverviewWidget* m_overview = nullptr;
@@ -178,7 +181,7 @@ class MainWindow : public QMainWindow {
   QAction* m_undo = nullptr;
   QAction* m_redo = nullptr;
   QList<QAction*> m_resultActions;  // enabled only with results open
-  QList<QAction*> m_selectionActions;  // enabled only with a nucleus selected
+  QList<QPushButton*> m_reviewButtons;  // the Review dock's; enabled only with results open
   QActionGroup* m_colorGroup = nullptr;
   QDockWidget* m_reviewDock = nullptr;
   QLabel* m_countsLabel = nullptr;

@@ -90,6 +90,8 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   void select(qint64 id);
 
   QColor colorFor(const NucleusShape& s) const;
+  // Outline colour of a review state (colour-blind safe: Okabe-Ito).
+  static QColor stateColor(core::ReviewState state);
 
  signals:
   void selectionChanged(qint64 id);

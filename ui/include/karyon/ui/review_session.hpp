@@ -52,6 +52,8 @@ class ReviewSession : public QObject {
   postprocess::ResultStore& store() { return *m_store; }
   std::shared_ptr<StoreReader> reader() const { return m_reader; }
   QUndoStack* undoStack() { return &m_undo; }
+  // The edit log's user: the OS account the app runs as (osUser()) unless set.
+  static QString osUser();
   void setUser(const QString& user) { m_user = user; }
   QString user() const { return m_user; }
   double mppX() const { return m_mppX; }
@@ -61,6 +63,8 @@ class ReviewSession : public QObject {
 
   // Review edits, each written at once and pushed on the undo stack.
   bool setState(qint64 id, core::ReviewState state);
+  // Reclassifying an unreviewed detection also accepts it (one undo step): choosing its class is
+  // a review decision, so it leaves the queue.
   bool setClass(qint64 id, const QString& className);
   bool setPolygon(qint64 id, const core::Polygon& level0);
   // Adds a drawn nucleus (state "drawn"); returns its id, 0 on failure.
