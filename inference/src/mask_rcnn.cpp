@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/stage_profile.hpp"
 #include "ops.hpp"
 
 namespace karyon::inference {
@@ -43,6 +44,19 @@ at::Tensor remove_small_boxes(const at::Tensor& boxes, double min_size) {
   return at::where((ws >= min_size) & (hs >= min_size))[0];
 }
 
+// The conv a FrozenBatchNorm2d follows: "...bnK" after "...convK", "...downsample.1" after "...downsample.0".
+std::string conv_before_bn(const std::string& bn) {
+  const auto dot = bn.rfind('.');
+  const std::string last = bn.substr(dot + 1), stem = bn.substr(0, dot + 1);
+  if (last.rfind("bn", 0) == 0) return stem + "conv" + last.substr(2);
+  if (last == "1" && stem.size() >= 11 && stem.compare(stem.size() - 11, 11, "downsample.") == 0) return stem + "0";
+  throw core::ModelError("internal: no conv before batch norm '" + bn + "'");
+}
+
+// Backbone conv weights in the layout of its activations (a channels-last weight would also make a
+// head's conv return channels-last, which the heads' views do not expect).
+at::Tensor to_channels_last(const at::Tensor& w) { return w.contiguous(at::MemoryFormat::ChannelsLast); }
+
 }  // namespace
 
 MaskRcnn::MaskRcnn(ArchitectureConfig arch, std::unordered_map<std::string, at::Tensor> weights,
@@ -53,19 +67,26 @@ MaskRcnn::MaskRcnn(ArchitectureConfig arch, std::unordered_map<std::string, at::
   else if (arch_.backbone == "resnet50") blocks_ = {3, 4, 6, 3}, bottleneck_ = true;
   else if (arch_.backbone == "resnet101") blocks_ = {3, 4, 23, 3}, bottleneck_ = true;
   else throw core::ModelError("unsupported backbone '" + arch_.backbone + "'");
-  // FrozenBatchNorm2d folds its four buffers into scale and shift exactly as torchvision does.
+  // FrozenBatchNorm2d is scale * x + shift with torchvision's scale and shift; it always follows a bias-free
+  // conv, so it folds into that conv (weight * scale, bias shift): one pass over the activations instead of
+  // two, the same result up to float rounding (tests/inference parity bounds it).
   for (auto& [name, t] : weights) {
     const auto pos = name.rfind(".running_var");
     if (pos == std::string::npos || pos + 12 != name.size()) continue;
     const std::string p = name.substr(0, pos);
-    const at::Tensor& wt = weights.at(p + ".weight");
-    const at::Tensor scale = wt * (t + 1e-5).rsqrt();
+    const at::Tensor scale = weights.at(p + ".weight") * (t + 1e-5).rsqrt();
     const at::Tensor shift = weights.at(p + ".bias") - weights.at(p + ".running_mean") * scale;
-    bn_[p] = {scale.view({1, -1, 1, 1}).to(dtype_), shift.view({1, -1, 1, 1}).to(dtype_)};
+    const std::string conv_name = conv_before_bn(p);
+    const at::Tensor& cw = weights.at(conv_name + ".weight");
+    folded_[conv_name] = {to_channels_last((cw * scale.view({-1, 1, 1, 1})).to(dtype_)), shift.to(dtype_).contiguous()};
   }
   for (auto& [name, t] : weights) {
     const bool is_bn = name.find(".bn") != std::string::npos || name.find("downsample.1.") != std::string::npos;
-    if (!is_bn) w_[name] = t.to(dtype_).contiguous();
+    if (is_bn) continue;
+    const auto dot = name.rfind('.');
+    if (folded_.count(name.substr(0, dot))) continue;  // its folded copy is what runs
+    const bool backbone_conv = t.dim() == 4 && name.rfind("backbone.", 0) == 0;
+    w_[name] = backbone_conv ? to_channels_last(t.to(dtype_)) : t.to(dtype_).contiguous();
   }
 }
 
@@ -79,14 +100,17 @@ at::Tensor MaskRcnn::conv(const at::Tensor& x, const std::string& p, int64_t str
   return at::conv2d(x, w(p + ".weight"), bias ? w(p + ".bias") : at::Tensor(), stride, pad);
 }
 
-at::Tensor MaskRcnn::frozen_bn(const at::Tensor& x, const std::string& p) const {
-  const auto& [scale, shift] = bn_.at(p);
-  return x * scale + shift;
+at::Tensor MaskRcnn::conv_bn(const at::Tensor& x, const std::string& p, int64_t stride, int64_t pad) const {
+  const auto it = folded_.find(p);
+  if (it == folded_.end()) throw core::ModelError("internal: folded conv '" + p + "' missing");
+  return at::conv2d(x, it->second.first, it->second.second, stride, pad);
 }
 
 std::vector<at::Tensor> MaskRcnn::backbone(const at::Tensor& input) const {
   const std::string b = "backbone.body.";
-  at::Tensor x = at::relu(frozen_bn(conv(input, b + "conv1", 2, 3, false), b + "bn1"));
+  // Channels-last activations: oneDNN's convolutions run faster on them on CPU (docs/BENCHMARKS.md, issue 12);
+  // the FPN outputs are made contiguous again for the heads, whose views assume the default layout.
+  at::Tensor x = at::relu(conv_bn(input.contiguous(at::MemoryFormat::ChannelsLast), b + "conv1", 2, 3));
   x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
   std::vector<at::Tensor> stages;
   for (int L = 0; L < 4; ++L) {
@@ -95,16 +119,14 @@ std::vector<at::Tensor> MaskRcnn::backbone(const at::Tensor& input) const {
       const int64_t stride = (k == 0 && L > 0) ? 2 : 1;
       at::Tensor out;
       if (bottleneck_) {
-        out = at::relu(frozen_bn(conv(x, p + "conv1", 1, 0, false), p + "bn1"));
-        out = at::relu(frozen_bn(conv(out, p + "conv2", stride, 1, false), p + "bn2"));
-        out = frozen_bn(conv(out, p + "conv3", 1, 0, false), p + "bn3");
+        out = at::relu(conv_bn(x, p + "conv1", 1, 0));
+        out = at::relu(conv_bn(out, p + "conv2", stride, 1));
+        out = conv_bn(out, p + "conv3", 1, 0);
       } else {
-        out = at::relu(frozen_bn(conv(x, p + "conv1", stride, 1, false), p + "bn1"));
-        out = frozen_bn(conv(out, p + "conv2", 1, 1, false), p + "bn2");
+        out = at::relu(conv_bn(x, p + "conv1", stride, 1));
+        out = conv_bn(out, p + "conv2", 1, 1);
       }
-      const at::Tensor identity =
-          w_.count(p + "downsample.0.weight") ? frozen_bn(conv(x, p + "downsample.0", stride, 0, false), p + "downsample.1")
-                                              : x;
+      const at::Tensor identity = folded_.count(p + "downsample.0") ? conv_bn(x, p + "downsample.0", stride, 0) : x;
       x = at::relu(out + identity);
     }
     stages.push_back(x);
@@ -121,6 +143,7 @@ std::vector<at::Tensor> MaskRcnn::backbone(const at::Tensor& input) const {
     results[static_cast<std::size_t>(i)] = conv(last_inner, f + "layer_blocks." + std::to_string(i) + ".0", 1, 1, true);
   }
   results.push_back(at::max_pool2d(results[3], {1, 1}, {2, 2}, {0, 0}));
+  for (auto& r : results) r = r.contiguous();
   return results;
 }
 
@@ -166,6 +189,9 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   if (B == 0) return out;
   const auto fopts = images_in[0].options().dtype(at::kFloat);
 
+  // Stage times (core/stage_profile.hpp) are host wall time: exact on CPU; on CUDA, kernels queued in one
+  // stage may finish in a later one.
+  core::StageTimer transform_time("transform");
   // --- transform: optional resize, then pad to a multiple of size_divisible -------------------
   std::vector<at::Tensor> images;
   std::vector<std::pair<int64_t, int64_t>> orig_sizes, sizes;
@@ -192,10 +218,15 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   for (int64_t i = 0; i < B; ++i)
     batch[i].slice(1, 0, sizes[static_cast<std::size_t>(i)].first).slice(2, 0, sizes[static_cast<std::size_t>(i)].second).copy_(images[static_cast<std::size_t>(i)]);
 
+  transform_time.stop();
+
   // --- backbone + FPN --------------------------------------------------------------------------
+  core::StageTimer backbone_time("backbone");
   const std::vector<at::Tensor> feats = backbone(batch.to(dtype_));
+  backbone_time.stop();
 
   // --- RPN -------------------------------------------------------------------------------------
+  core::StageTimer rpn_time("rpn");
   const int64_t A = arch_.anchors_per_location();
   std::vector<at::Tensor> obj_l, del_l, anchors_l;
   std::vector<int64_t> n_per_level;
@@ -264,9 +295,14 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     proposals[static_cast<std::size_t>(i)] = boxes.index_select(0, keep);
   }
 
+  rpn_time.stop();
+
   // --- box head ----------------------------------------------------------------------------------
   const std::vector<at::Tensor> p2p5(feats.begin(), feats.begin() + 4);
+  core::StageTimer box_roi_align_time("box_roi_align");
   const at::Tensor box_feats = multiscale_roi_align(p2p5, proposals, sizes, arch_.box_roi_size);
+  box_roi_align_time.stop();
+  core::StageTimer box_head_time("box_head");
   at::Tensor x = box_feats.flatten(1).to(dtype_);
   x = at::relu(at::linear(x, w("roi_heads.box_head.fc6.weight"), w("roi_heads.box_head.fc6.bias")));
   x = at::relu(at::linear(x, w("roi_heads.box_head.fc7.weight"), w("roi_heads.box_head.fc7.bias")));
@@ -302,6 +338,8 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     det_boxes[static_cast<std::size_t>(i)] = o.boxes;
   }
 
+  box_head_time.stop();
+
   // --- mask head -----------------------------------------------------------------------------------
   int64_t total = 0;
   for (const auto& b : det_boxes) total += b.size(0);
@@ -331,7 +369,10 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
         boxes_per_image[static_cast<std::size_t>(img)] = all_boxes.slice(0, k, e);
         k = e;
       }
+      core::StageTimer mask_roi_align_time("mask_roi_align");
       at::Tensor m = multiscale_roi_align(p2p5, boxes_per_image, sizes, arch_.mask_roi_size).to(dtype_);
+      mask_roi_align_time.stop();
+      core::StageTimer mask_head_time("mask_head");
       for (std::size_t i = 0; i < arch_.mask_layers.size(); ++i)
         m = at::relu(conv(m, "roi_heads.mask_head." + std::to_string(i) + ".0", 1, 1, true));
       m = at::relu(at::conv_transpose2d(m, w("roi_heads.mask_predictor.conv5_mask.weight"),

@@ -36,14 +36,15 @@ class MaskRcnn {
  private:
   const at::Tensor& w(const std::string& name) const;
   at::Tensor conv(const at::Tensor& x, const std::string& p, int64_t stride, int64_t pad, bool bias) const;
-  at::Tensor frozen_bn(const at::Tensor& x, const std::string& p) const;
+  // Conv `p` with the FrozenBatchNorm2d after it folded in (see the constructor).
+  at::Tensor conv_bn(const at::Tensor& x, const std::string& p, int64_t stride, int64_t pad) const;
   std::vector<at::Tensor> backbone(const at::Tensor& x) const;  // P2..P5 + pool
   at::Tensor multiscale_roi_align(const std::vector<at::Tensor>& feats, const std::vector<at::Tensor>& boxes,
                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes, int64_t out) const;
 
   ArchitectureConfig arch_;
   std::unordered_map<std::string, at::Tensor> w_;
-  std::unordered_map<std::string, std::pair<at::Tensor, at::Tensor>> bn_;  // scale, shift
+  std::unordered_map<std::string, std::pair<at::Tensor, at::Tensor>> folded_;  // conv name -> weight, bias
   at::ScalarType dtype_;
   std::vector<int> blocks_;
   bool bottleneck_ = false;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/stage_profile.hpp"
 
 namespace karyon::tiling {
 using core::AnalysisRect;
@@ -204,6 +205,7 @@ void TileReader::read(const Tile& tile, core::RgbImage& out) const {
   const double ds = res.read_downsample;
   const double fx = res.scale_x / ds, fy = res.scale_y / ds;  // level pixels per analysis pixel
   const int T = plan_.tile_size;
+  core::StageTimer read_time("read_decode");
   if (std::abs(fx - 1.0) < 1e-6 && std::abs(fy - 1.0) < 1e-6) {
     slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(tile.rect.x * res.scale_x)),
                        static_cast<std::int64_t>(std::llround(tile.rect.y * res.scale_y)), T, T, out);
@@ -224,6 +226,8 @@ void TileReader::read(const Tile& tile, core::RgbImage& out) const {
   slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(static_cast<double>(bx0 * kx) * ds)),
                      static_cast<std::int64_t>(std::llround(static_cast<double>(by0 * ky) * ds)), bw * kx, bh * ky,
                      level_pixels);
+  read_time.stop();
+  core::StageTimer resample_time("resample");
   // Block means in float (INTER_AREA at an integer factor is the exact k x k mean), so the bilinear
   // step below works on unrounded values.
   const cv::Mat level(bh * ky, bw * kx, CV_8UC3, level_pixels.pixels.data());

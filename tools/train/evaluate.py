@@ -91,6 +91,8 @@ def main(argv=None):
     ap.add_argument("--top-n-reference-area", type=float, default=None,
                     help="evaluate with the card's top-n counts per this many content pixels (what the product does "
                          "with cards that say so; use it for checkpoints and older cards to compare like with like)")
+    ap.add_argument("--rpn-score", type=float, default=None,
+                    help="RPN objectness threshold (architecture.rpn_score_thresh; default: the card's)")
     ap.add_argument("--json", help="write per-image and mean results here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -103,6 +105,8 @@ def main(argv=None):
         if args.top_n_reference_area is not None:
             cfg["architecture"]["top_n_reference_area"] = args.top_n_reference_area
             net.karyon_cfg = cfg
+        if args.rpn_score is not None:
+            cfg["architecture"]["rpn_score_thresh"] = net.rpn.score_thresh = args.rpn_score
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     if args.data == "synthetic":
         import train
