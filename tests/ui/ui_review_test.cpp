@@ -675,6 +675,53 @@ class ReviewTest : public QObject {
     queue = m_window->findChild<QLabel*>(QStringLiteral("reviewQueue"));
     QCOMPARE(queue->text(), inSession);
   }
+
+  void results_folder_geojson_and_csv_follow_the_review() {
+    openReviewCopy();
+    ReviewSession* s = m_window->session();
+    const QDir folder = QFileInfo(s->storePath()).dir();
+    const qint64 a = s->nextInQueue(), r = s->nextInQueue();
+    m_window->jumpTo(a);
+    m_window->acceptSelected();
+    m_window->jumpTo(r);
+    m_window->rejectSelected();
+    QVERIFY(m_window->outputsPending());
+    QVERIFY(waitIdle());
+    auto features = [&] {
+      QFile f(folder.filePath(QStringLiteral("nuclei.geojson")));
+      if (!f.open(QIODevice::ReadOnly)) qFatal("cannot read nuclei.geojson");
+      QHash<QString, QString> states;  // uuid -> state
+      for (const auto v : QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("features")).toArray()) {
+        const QJsonObject o = v.toObject();
+        states.insert(o.value(QStringLiteral("id")).toString(),
+                      o.value(QStringLiteral("properties")).toObject().value(QStringLiteral("karyon")).toObject()
+                          .value(QStringLiteral("state")).toString());
+      }
+      return states;
+    };
+    auto csvRows = [&] {
+      QFile f(folder.filePath(QStringLiteral("nuclei.csv")));
+      if (!f.open(QIODevice::ReadOnly)) qFatal("cannot read nuclei.csv");
+      return static_cast<qint64>(f.readAll().count('\n')) - 1;  // less the header
+    };
+    auto states = features();
+    const QString ua = QString::fromStdString(s->nucleus(a)->uuid), ur = QString::fromStdString(s->nucleus(r)->uuid);
+    QCOMPARE(states.value(ua), QStringLiteral("accepted"));
+    QVERIFY(!states.contains(ur));  // rejected: left out, as by karyon-cli analyze
+    QCOMPARE(static_cast<qint64>(states.size()), m_masterNuclei - 1);
+    QCOMPARE(csvRows(), m_masterNuclei - 1);
+    // Undo is an edit too.
+    s->undoStack()->undo();
+    QVERIFY(waitIdle());
+    states = features();
+    QCOMPARE(states.value(ur), QStringLiteral("unreviewed"));
+    QCOMPARE(csvRows(), m_masterNuclei);
+    // Closing the results writes what is still due at once.
+    m_window->jumpTo(a);
+    m_window->rejectSelected();
+    m_window->closeResults();
+    QVERIFY(!features().contains(ua));
+  }
 };
 
 QTEST_MAIN(ReviewTest)

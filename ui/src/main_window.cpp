@@ -921,6 +921,8 @@ bool MainWindow::openResults(const QString& storePath) {
   connect(m_session, &ReviewSession::statisticsChanged, this, &MainWindow::updateReviewDock);
   connect(m_session, &ReviewSession::edited, this, &MainWindow::updateReviewDock);
   connect(m_session->undoStack(), &QUndoStack::indexChanged, this, &MainWindow::updateReviewDock);
+  // The results folder's nuclei.geojson / nuclei.csv follow the store (every edit, undo and redo).
+  connect(m_session, &ReviewSession::edited, this, &MainWindow::scheduleOutputRefresh);
   connect(m_session, &ReviewSession::editFailed, this, [this](const QString& message) {
     m_reportError(tr("Review edit not saved"), message);
   });
@@ -932,6 +934,9 @@ bool MainWindow::openResults(const QString& storePath) {
 
 void MainWindow::closeResults() {
   if (!m_session) return;
+  // Edits not yet in the folder's nuclei.geojson / nuclei.csv go there now (a kill can still lose
+  // the last second of them there, never in the store).
+  finishOutputRefresh();
   m_overlay->setSession(nullptr);
   // Disconnect before deleting: the session's undo stack signals while it is torn down.
   ReviewSession* session = m_session;
@@ -1061,6 +1066,7 @@ qint64 MainWindow::importGeoJson(const QString& path) {
   try {
     const qint64 n = postprocess::import_geojson(m_session->store(), path.toStdString(), m_session->mppX(),
                                                  m_session->user().toStdString());
+    scheduleOutputRefresh();
     m_overlay->refresh(true);
     m_session->refreshStatistics();
     statusBar()->showMessage(tr("Imported %1 nuclei from %2").arg(n).arg(QFileInfo(path).fileName()), 15000);
@@ -1147,9 +1153,92 @@ void MainWindow::previousInQueue() {
 }
 
 bool MainWindow::isBusy() const {
-  return isOpening() || isDetecting() || isExporting() ||
+  return isOpening() || isDetecting() || isExporting() || outputsPending() ||
          (m_overlay && (m_overlay->queryPending() || m_overlay->heatmapPending())) ||
          (m_session && m_session->statisticsPending());
+}
+
+// ---- The results folder's exports, kept in step with the store ------------------------------
+
+namespace {
+// The per-nucleus files a detection run writes next to its store (analyze_slide): those present
+// are rewritten after review edits. Each export goes to PATH.partial and is renamed, so a reader
+// (QuPath, a script) never sees half a file.
+std::vector<std::filesystem::path> nucleusOutputsNextTo(const std::filesystem::path& store) {
+  std::vector<std::filesystem::path> out;
+  for (const char* name : {"nuclei.geojson", "nuclei.geojson.gz", "nuclei.csv"}) {
+    const auto p = store.parent_path() / name;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(p, ec)) out.push_back(p);
+  }
+  return out;
+}
+
+QString writeNucleusOutputs(const std::filesystem::path& store) {
+  try {
+    const postprocess::ResultStore s(store);  // its own connection: this runs on a pool thread
+    for (const auto& p : nucleusOutputsNextTo(store)) {
+      if (p.extension() == ".csv")
+        postprocess::export_csv(s, p);
+      else
+        postprocess::export_geojson(s, p);
+    }
+    return {};
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+}
+}  // namespace
+
+void MainWindow::scheduleOutputRefresh() {
+  if (!m_session) return;
+  if (!m_outputsTimer) {
+    m_outputsTimer = new QTimer(this);
+    m_outputsTimer->setSingleShot(true);
+    m_outputsTimer->setInterval(kOutputRefreshDelayMs);
+    connect(m_outputsTimer, &QTimer::timeout, this, &MainWindow::startOutputRefresh);
+  }
+  m_outputsDirty = true;
+  m_outputsTimer->start();  // a burst of edits (A, N, A, N, ...) is written once
+}
+
+void MainWindow::startOutputRefresh() {
+  if (!m_session || !m_outputsDirty) return;
+  // A running detection writes these files itself when it finishes, with every edit in them.
+  if (isDetecting()) {
+    m_outputsDirty = false;
+    return;
+  }
+  if (m_outputsWatcher) return;  // one at a time; the one running starts the next when dirty
+  m_outputsDirty = false;
+  const std::filesystem::path store = m_session->storePath().toStdString();
+  auto* watcher = new QFutureWatcher<QString>(this);
+  m_outputsWatcher = watcher;
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
+    const QString error = watcher->result();
+    watcher->deleteLater();
+    m_outputsWatcher = nullptr;
+    if (!error.isEmpty())
+      statusBar()->showMessage(tr("Review saved, but the results folder's GeoJSON/CSV could not be updated: %1").arg(error),
+                               15000);
+    if (m_outputsDirty && !(m_outputsTimer && m_outputsTimer->isActive())) startOutputRefresh();
+  });
+  watcher->setFuture(QtConcurrent::run([store] { return writeNucleusOutputs(store); }));
+}
+
+void MainWindow::finishOutputRefresh() {
+  if (m_outputsWatcher) m_outputsWatcher->waitForFinished();
+  if (m_outputsTimer) m_outputsTimer->stop();
+  if (m_outputsDirty && m_session && !isDetecting()) {
+    m_outputsDirty = false;
+    const QString error = writeNucleusOutputs(m_session->storePath().toStdString());
+    if (!error.isEmpty()) qWarning().noquote() << "results folder's GeoJSON/CSV not updated:" << error;
+  }
+  m_outputsDirty = false;
+}
+
+bool MainWindow::outputsPending() const {
+  return m_outputsWatcher != nullptr || (m_outputsTimer && m_outputsTimer->isActive());
 }
 
 }  // namespace karyon::ui

@@ -15,6 +15,7 @@
 // seconds on a network share), so the window stays responsive. A slide that cannot be opened is
 // reported through the error reporter (a message box by default) with karyon::core::SlideError's
 // message; the previous slide, if any, stays open. No exception leaves a slot.
+#include <QFutureWatcher>
 #include <QMainWindow>
 #include <QStringList>
 #include <functional>
@@ -111,6 +112,11 @@ class MainWindow : public QMainWindow {
   void jumpTo(qint64 id);
   // Nothing in flight: no open, detection, export, outline query or heatmap (screenshots, tests).
   bool isBusy() const;
+  // The results folder's nuclei.geojson / nuclei.csv (those a detection run wrote) are rewritten
+  // from the store kOutputRefreshDelayMs after the last review edit, on a worker thread, and when
+  // the results are closed; true while one is due or being written.
+  bool outputsPending() const;
+  static constexpr int kOutputRefreshDelayMs = 1500;
 
  signals:
   void slideOpened(QString path);
@@ -138,6 +144,9 @@ class MainWindow : public QMainWindow {
   void applyFirstRunDockSizes();
   void scheduleLayoutSave();
   void saveLayout();
+  void scheduleOutputRefresh();
+  void startOutputRefresh();
+  void finishOutputRefresh();
   void createActions();
   void finishOpen(const QString& path, std::shared_ptr<const SlideTileSource> source, const QString& error);
   void showOpenDialog();
@@ -204,7 +213,10 @@ class MainWindow : public QMainWindow {
   ErrorReporter m_reportError;
   Confirmer m_confirm;
   QObject* m_pendingOpen = nullptr;
-  QTimer* m_saveLayoutTimer = nullptr;  // watcher of the open in progress; replaced by a newer open
+  QTimer* m_saveLayoutTimer = nullptr;
+  QTimer* m_outputsTimer = nullptr;
+  QFutureWatcher<QString>* m_outputsWatcher = nullptr;
+  bool m_outputsDirty = false;  // watcher of the open in progress; replaced by a newer open
 };
 
 }  // namespace karyon::ui
