@@ -20,6 +20,8 @@ from cli_support import analyze_flags, fresh_slide
 
 cli, model, shared, work, case = sys.argv[1:6]
 work = os.path.join(work, case)
+shutil.rmtree(work, ignore_errors=True)  # every case starts from nothing
+os.makedirs(work)
 REGION = ["--region", "0,0,600,500"]  # a few tiles of the synthetic slide: quick
 
 
