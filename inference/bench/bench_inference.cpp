@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "karyon/core/stage_profile.hpp"
 #include "karyon/inference/worker_pool.hpp"
 #include "safetensors.hpp"
 
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
     // run_all finishes the pool; a fresh pool per timed run keeps the API simple.
     std::vector<TileResult> all;
     double secs = 0;
+    core::StageProfile::process().reset();  // the timed runs' stages only
     for (int r = 0; r < repeat; ++r) {
       WorkerPool p2(model, o);
       const auto t0 = std::chrono::steady_clock::now();
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
                           {"detections", dets},
                           {"load_s", load_s},
                           {"peak_rss_mb", static_cast<double>(ru.ru_maxrss) / 1024.0}};
+    for (const auto& [stage, seconds] : core::StageProfile::process().totals()) out["stages"][stage] = seconds;
     if (check_cpu > 0) {
       const Model cpu = Model::load(model, ModelOptions{});
       int matched = 0, total = 0, count_diff = 0;

@@ -53,8 +53,8 @@ std::string conv_before_bn(const std::string& bn) {
   throw core::ModelError("internal: no conv before batch norm '" + bn + "'");
 }
 
-// Backbone conv weights in the layout of its activations (a channels-last weight would also make a
-// head's conv return channels-last, which the heads' views do not expect).
+// Backbone and mask-head conv weights in the layout of their activations (channels-last: oneDNN runs the
+// 14x14 mask convs ~2x faster so); the RPN keeps the default layout its views expect.
 at::Tensor to_channels_last(const at::Tensor& w) { return w.contiguous(at::MemoryFormat::ChannelsLast); }
 
 }  // namespace
@@ -85,8 +85,8 @@ MaskRcnn::MaskRcnn(ArchitectureConfig arch, std::unordered_map<std::string, at::
     if (is_bn) continue;
     const auto dot = name.rfind('.');
     if (folded_.count(name.substr(0, dot))) continue;  // its folded copy is what runs
-    const bool backbone_conv = t.dim() == 4 && name.rfind("backbone.", 0) == 0;
-    w_[name] = backbone_conv ? to_channels_last(t.to(dtype_)) : t.to(dtype_).contiguous();
+    const bool channels_last = t.dim() == 4 && (name.rfind("backbone.", 0) == 0 || name.rfind("roi_heads.mask_", 0) == 0);
+    w_[name] = channels_last ? to_channels_last(t.to(dtype_)) : t.to(dtype_).contiguous();
   }
 }
 
@@ -109,7 +109,7 @@ at::Tensor MaskRcnn::conv_bn(const at::Tensor& x, const std::string& p, int64_t 
 std::vector<at::Tensor> MaskRcnn::backbone(const at::Tensor& input) const {
   const std::string b = "backbone.body.";
   // Channels-last activations: oneDNN's convolutions run faster on them on CPU (docs/BENCHMARKS.md, issue 12);
-  // the FPN outputs are made contiguous again for the heads, whose views assume the default layout.
+  // the FPN outputs stay so for RoIAlign (ops.cpp reads them channel-vectorised); the RPN takes a default-layout copy.
   at::Tensor x = at::relu(conv_bn(input.contiguous(at::MemoryFormat::ChannelsLast), b + "conv1", 2, 3));
   x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
   std::vector<at::Tensor> stages;
@@ -143,7 +143,6 @@ std::vector<at::Tensor> MaskRcnn::backbone(const at::Tensor& input) const {
     results[static_cast<std::size_t>(i)] = conv(last_inner, f + "layer_blocks." + std::to_string(i) + ".0", 1, 1, true);
   }
   results.push_back(at::max_pool2d(results[3], {1, 1}, {2, 2}, {0, 0}));
-  for (auto& r : results) r = r.contiguous();
   return results;
 }
 
@@ -231,7 +230,7 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   std::vector<at::Tensor> obj_l, del_l, anchors_l;
   std::vector<int64_t> n_per_level;
   for (std::size_t l = 0; l < feats.size(); ++l) {
-    const at::Tensor t = at::relu(conv(feats[l], "rpn.head.conv.0.0", 1, 1, true));
+    const at::Tensor t = at::relu(conv(feats[l].contiguous(), "rpn.head.conv.0.0", 1, 1, true));
     const at::Tensor logits = conv(t, "rpn.head.cls_logits", 1, 0, true).to(at::kFloat);
     const at::Tensor deltas = conv(t, "rpn.head.bbox_pred", 1, 0, true).to(at::kFloat);
     const int64_t h = logits.size(2), wd = logits.size(3);
@@ -370,7 +369,9 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
         k = e;
       }
       core::StageTimer mask_roi_align_time("mask_roi_align");
-      at::Tensor m = multiscale_roi_align(p2p5, boxes_per_image, sizes, arch_.mask_roi_size).to(dtype_);
+      at::Tensor m = multiscale_roi_align(p2p5, boxes_per_image, sizes, arch_.mask_roi_size)
+                         .to(dtype_)
+                         .contiguous(at::MemoryFormat::ChannelsLast);
       mask_roi_align_time.stop();
       core::StageTimer mask_head_time("mask_head");
       for (std::size_t i = 0; i < arch_.mask_layers.size(); ++i)
@@ -379,7 +380,7 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
                                         w("roi_heads.mask_predictor.conv5_mask.bias"), 2));
       m = conv(m, "roi_heads.mask_predictor.mask_fcn_logits", 1, 0, true).to(at::kFloat);
       const at::Tensor l = lab.slice(0, c0, c1);
-      sel_parts.push_back(at::sigmoid(m.index({at::arange(c1 - c0, l.options()), l})));  // (n, M, M)
+      sel_parts.push_back(at::sigmoid(m.index({at::arange(c1 - c0, l.options()), l})).contiguous());  // (n, M, M)
     }
     const at::Tensor sel = at::cat(sel_parts, 0);
     int64_t s0 = 0;

@@ -82,8 +82,11 @@ Axis<T> axis_sample(T v, int64_t size) {
 }
 
 template <typename T>
+// `channels_last`: input is NHWC in memory (at::MemoryFormat::ChannelsLast). Then each bilinear tap reads C
+// contiguous values and the channel loop is innermost (vectorised); the sum per output runs in the same order
+// as in the NCHW loop, so both layouts give identical results.
 void roi_align_cpu_impl(const at::Tensor& input, const at::Tensor& rois, at::Tensor& out, double spatial_scale,
-                        int64_t PH, int64_t PW, int64_t sampling_ratio, bool aligned) {
+                        int64_t PH, int64_t PW, int64_t sampling_ratio, bool aligned, bool channels_last) {
   const int64_t C = input.size(1), H = input.size(2), W = input.size(3);
   const int64_t K = rois.size(0);
   const T* in = input.data_ptr<T>();
@@ -116,6 +119,29 @@ void roi_align_cpu_impl(const at::Tensor& input, const at::Tensor& rois, at::Ten
       for (int64_t pw = 0; pw < PW; ++pw)
         for (int64_t ix = 0; ix < gw; ++ix)
           xs[pw * gw + ix] = axis_sample<T>(sw + pw * bw + static_cast<T>(ix + .5f) * bw / static_cast<T>(gw), W);
+      if (channels_last) {
+        const T* image = in + bi * H * W * C;
+        std::vector<T> acc(static_cast<std::size_t>(C));
+        for (int64_t ph = 0; ph < PH; ++ph)
+          for (int64_t pw = 0; pw < PW; ++pw) {
+            std::fill(acc.begin(), acc.end(), static_cast<T>(0));
+            for (int64_t iy = 0; iy < gh; ++iy) {
+              const Axis<T>& y = ys[ph * gh + iy];
+              for (int64_t ix = 0; ix < gw; ++ix) {
+                const Axis<T>& x = xs[pw * gw + ix];
+                const T w1 = y.wlo * x.wlo, w2 = y.wlo * x.whi, w3 = y.whi * x.wlo, w4 = y.whi * x.whi;
+                const T* p1 = image + (y.lo * W + x.lo) * C;
+                const T* p2 = image + (y.lo * W + x.hi) * C;
+                const T* p3 = image + (y.hi * W + x.lo) * C;
+                const T* p4 = image + (y.hi * W + x.hi) * C;
+                T* a = acc.data();
+                for (int64_t c = 0; c < C; ++c) a[c] += w1 * p1[c] + w2 * p2[c] + w3 * p3[c] + w4 * p4[c];
+              }
+            }
+            for (int64_t c = 0; c < C; ++c) o[((k * C + c) * PH + ph) * PW + pw] = acc[static_cast<std::size_t>(c)] / count;
+          }
+        continue;
+      }
       for (int64_t c = 0; c < C; ++c) {
         const T* plane = in + (bi * C + c) * H * W;
         T* op = o + (k * C + c) * PH * PW;
@@ -212,14 +238,15 @@ at::Tensor batched_nms(const at::Tensor& boxes, const at::Tensor& scores, const 
 at::Tensor roi_align_cpu_kernel(const at::Tensor& input, const at::Tensor& rois, double spatial_scale, int64_t PH,
                                 int64_t PW, int64_t sampling_ratio, bool aligned) {
   check_rois(input, rois);
-  const at::Tensor in = input.contiguous();
+  const bool channels_last = !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor in = channels_last ? input : input.contiguous();
   const at::Tensor r = rois.to(in.scalar_type()).contiguous();
-  at::Tensor out = at::zeros({r.size(0), in.size(1), PH, PW}, in.options());
+  at::Tensor out = at::zeros({r.size(0), in.size(1), PH, PW}, in.options().memory_format(at::MemoryFormat::Contiguous));
   if (r.size(0) == 0 || in.numel() == 0) return out;
   if (in.scalar_type() == at::kDouble)
-    roi_align_cpu_impl<double>(in, r, out, spatial_scale, PH, PW, sampling_ratio, aligned);
+    roi_align_cpu_impl<double>(in, r, out, spatial_scale, PH, PW, sampling_ratio, aligned, channels_last);
   else if (in.scalar_type() == at::kFloat)
-    roi_align_cpu_impl<float>(in, r, out, spatial_scale, PH, PW, sampling_ratio, aligned);
+    roi_align_cpu_impl<float>(in, r, out, spatial_scale, PH, PW, sampling_ratio, aligned, channels_last);
   else
     return roi_align_cpu_kernel(input.to(at::kFloat), rois.to(at::kFloat), spatial_scale, PH, PW, sampling_ratio,
                                 aligned)

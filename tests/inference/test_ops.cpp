@@ -60,6 +60,11 @@ TEST_F(Ops, roi_align_matches_torchvision_including_boxes_outside_the_image) {
     ASSERT_GT(want.abs().sum().item<float>(), 1.0f) << p;  // not all zeros
     const at::Tensor cpu = ops::roi_align_cpu_kernel(feat, rois, scale, out, out, sr, aligned);
     EXPECT_TRUE(at::allclose(cpu, want, 1e-5, 1e-5)) << p << " cpu max diff " << (cpu - want).abs().max().item<float>();
+    // The engine's features are channels-last (NHWC in memory): same values, same summation order, same bits.
+    const at::Tensor nhwc = ops::roi_align_cpu_kernel(feat.contiguous(at::MemoryFormat::ChannelsLast), rois, scale, out,
+                                                      out, sr, aligned);
+    ASSERT_FALSE(feat.contiguous(at::MemoryFormat::ChannelsLast).is_contiguous()) << "the NHWC path must be taken";
+    EXPECT_TRUE(at::equal(nhwc, cpu)) << p << " channels-last max diff " << (nhwc - cpu).abs().max().item<float>();
     if (sr > 0) {
       const at::Tensor gen = ops::roi_align_generic(feat, rois, scale, out, out, sr, aligned);
       EXPECT_TRUE(at::allclose(gen, want, 1e-5, 1e-5)) << p << " generic max diff " << (gen - want).abs().max().item<float>();
