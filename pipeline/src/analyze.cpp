@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/stage_profile.hpp"
 #include "karyon/core/uuid.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/inference/worker_pool.hpp"
@@ -182,6 +183,7 @@ fs::path default_model_path() {
 AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(const AnalyzeProgress&)>& progress,
                              const core::CancelToken* cancel) {
   const auto t0 = std::chrono::steady_clock::now();
+  core::StageProfile::process().reset();  // this run's stages only (one analysis at a time per process)
   AnalyzeSummary summary;
 
   // Model card first: it says the µm/px to plan at.
@@ -315,8 +317,13 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
 
     try {
       std::int64_t done = 0, stored_nuclei = store.count(true);
-      while (auto result = pool.pop()) {
+      while (true) {
+        core::StageTimer wait_time("wait_for_inference");  // this thread idle: the engine is the bottleneck
+        auto result = pool.pop();
+        wait_time.stop();
+        if (!result) break;
         if (cancel && cancel->cancelled()) throw core::Cancelled();
+        core::StageTimer candidates_time("masks_to_level0");
         tiling::ReaderPool::Handle pixels;
         {
           std::lock_guard lock(inflight_mutex);
@@ -335,7 +342,11 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
           candidates.push_back(std::move(*c));
         }
         pixels = {};  // back to the reader pool
+        candidates_time.stop();
+        core::StageTimer merge_time("merge");
         auto merged = merger.add_tile(tile.id, std::move(candidates), context_ids.count(tile.id) > 0);
+        merge_time.stop();
+        core::StageTimer outline_time("outline_measure");
         std::vector<core::Nucleus> nuclei;
         for (const auto& c : merged.nuclei) {
           const std::string class_name = display_class(
@@ -351,7 +362,10 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
           nucleus->uuid = nucleus_uuid(salt, c.tile_id, c.index);
           nuclei.push_back(std::move(*nucleus));
         }
+        outline_time.stop();
+        core::StageTimer store_time("store");
         stored_nuclei += store.commit(nuclei, merged.final_tiles);
+        store_time.stop();
         ++done;
         if (progress) {
           AnalyzeProgress p;
@@ -385,6 +399,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   }
 
   // Exports, each written to a .partial file first.
+  core::StageTimer exports_time("exports");
   summary.geojson = o.out_dir / (o.gzip ? "nuclei.geojson.gz" : "nuclei.geojson");
   summary.nuclei = postprocess::export_geojson(store, summary.geojson);
   summary.csv = o.out_dir / "nuclei.csv";
@@ -395,6 +410,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   summary.heatmap_json = o.out_dir / "heatmap.json";
   postprocess::write_heatmap_png(grid, summary.heatmap_png);
   postprocess::write_heatmap_json(grid, summary.heatmap_json);
+  exports_time.stop();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   json s;
@@ -411,6 +427,8 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   s["timings"] = {{"seconds", summary.seconds},
                   {"tiles_per_second", summary.tiles_run / std::max(summary.seconds, 1e-9)},
                   {"nuclei_per_second", summary.nuclei / std::max(summary.seconds, 1e-9)}};
+  // Seconds per stage, summed over the threads that ran it (readers, engine workers, this merging thread).
+  for (const auto& [stage, seconds] : core::StageProfile::process().totals()) s["timings"]["stages"][stage] = seconds;
   s["outputs"] = {{"store", summary.store.filename().string()}, {"geojson", summary.geojson.filename().string()},
                   {"csv", summary.csv.filename().string()}, {"heatmap_png", summary.heatmap_png.filename().string()},
                   {"heatmap_json", summary.heatmap_json.filename().string()}};
