@@ -31,7 +31,7 @@ import model as M  # noqa: E402
 def load_any(path):
     if path.endswith(".json"):
         return M.load_card(path)
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck = torch.load(path, map_location="cpu", weights_only=True)  # data only: a checkpoint never runs code
     cfg = ck["cfg"]
     net = M.build(cfg, train=True)
     net.load_state_dict(ck["model"])

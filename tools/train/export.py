@@ -27,7 +27,7 @@ def main():
     ap.add_argument("--provenance", default="{}", help="JSON object")
     ap.add_argument("--license", required=True)
     args = ap.parse_args()
-    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=True)  # data only: a checkpoint never runs code
     cfg = ck["cfg"]
     cfg["thresholds"].update(json.loads(args.thresholds))
     net = M.build(cfg, train=True)

@@ -129,7 +129,7 @@ def main(argv=None):
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step = 0
     if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, map_location=args.device, weights_only=False)
+        ck = torch.load(ckpt_path, map_location=args.device, weights_only=True)  # data only: a checkpoint never runs code
         if ck["cfg"]["architecture"] != cfg["architecture"]:
             sys.exit(f"{ckpt_path}: architecture differs from --arch; use another --out")
         net.load_state_dict(ck["model"])
