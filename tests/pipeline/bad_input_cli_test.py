@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from cli_support import analyze_flags, fresh_slide
+from cli_support import analyze_flags, fresh_slide, interrupt_analyze
 
 cli, model, shared, work, case = sys.argv[1:6]
 work = os.path.join(work, case)
@@ -162,16 +162,8 @@ def fifo_inputs():
 def resume_hint():
     slide = fresh_slide(cli, work, seed=13)
     out = os.path.join(work, "o")
-    p = subprocess.Popen([cli, "analyze", slide, "-o", out, "--model", model, "--tile-size", "256", "--batch", "1",
-                          "--score-threshold", "0.3"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while not os.path.exists(os.path.join(out, "results.sqlite")) and p.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    assert p.poll() is None, "the run finished before it could be stopped"
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, f"exit {p.returncode}\n{err}"
+    code, err = interrupt_analyze(cli, slide, out, analyze_flags(model), signal.SIGINT)
+    assert code == 130, f"exit {code}\n{err}"
     lines = err.splitlines()
     hint = lines[lines.index(next(l for l in lines if l.startswith("stopped;"))) + 1].strip()
     assert "--model" in hint and "--resume" in hint and "--tile-size 256" in hint, hint
@@ -389,16 +381,8 @@ def minor():
     refused(["evaluate", loop, loop], "loop.svs", "symbolic links")
     # SIGTERM: 143 (128 + 15), the convention, with everything saved.
     out = os.path.join(work, "o")
-    p = subprocess.Popen([cli, "analyze", slide, "-o", out] + analyze_flags(model), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while not os.path.exists(os.path.join(out, "results.sqlite")) and p.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    assert p.poll() is None, "the run finished before it could be stopped"
-    p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 143, f"exit {p.returncode} after SIGTERM\n{err}"
+    code, err = interrupt_analyze(cli, slide, out, analyze_flags(model), signal.SIGTERM)
+    assert code == 143, f"exit {code} after SIGTERM\n{err}"
     # Two empty inputs: "no nuclei in either", exit 3, no metric printed as a score.
     empty = squares_geojson(os.path.join(work, "empty.geojson"), [])
     r = run(["evaluate", empty, empty])

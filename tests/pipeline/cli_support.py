@@ -4,6 +4,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 
 
 def fresh_slide(cli, work, seed):
@@ -25,3 +26,18 @@ def nuclei(out):
     rows = db.execute("SELECT round(cx, 1), round(cy, 1), round(area_um2, 2) FROM nuclei").fetchall()
     db.close()
     return sorted(rows)
+
+
+def interrupt_analyze(cli, slide, out, flags, sig):
+    """Starts `analyze`, sends `sig` once its store exists and it is still running; returns (exit code, stderr)."""
+    p = subprocess.Popen([cli, "analyze", slide, "-o", out] + flags, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not os.path.exists(os.path.join(out, "results.sqlite")) and p.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    if p.poll() is not None:
+        raise AssertionError("the run finished before it could be stopped")
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    return p.returncode, err
