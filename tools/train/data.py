@@ -215,11 +215,14 @@ def colour_jitter(img, rng):
 
 class CropDataset(torch.utils.data.IterableDataset):
     """Endless random crops of `crop` px at the analysis µm/px with augmentation.
+    `crop` may be a list of sizes: each crop draws one, so that the model sees nuclei with as much context as
+    the engine's tiles give it (its scores otherwise drift with the tile size, docs/BENCHMARKS.md).
     scale jitter: a window of crop*s px (s in [1/1.15, 1.15]) is resampled to crop px."""
 
     def __init__(self, samples, crop=256, seed=0, augment=True, scale_jitter=0.15, focus_nuclei=0.8,
                  weights=None):
-        self.samples, self.crop, self.seed, self.augment = samples, crop, seed, augment
+        self.crop_sizes = list(crop) if isinstance(crop, (list, tuple)) else [crop]
+        self.samples, self.seed, self.augment = samples, seed, augment
         self.scale_jitter, self.focus = scale_jitter, focus_nuclei
         w = np.array(weights if weights is not None else [s.img.shape[0] * s.img.shape[1] for s in samples],
                      dtype=np.float64)
@@ -235,7 +238,8 @@ class CropDataset(torch.utils.data.IterableDataset):
         s = self.samples[i]
         sc = math.exp(rng.uniform(-math.log(1 + self.scale_jitter), math.log(1 + self.scale_jitter))) \
             if self.augment else 1.0
-        win = max(8, round(self.crop * sc))
+        crop = int(self.crop_sizes[rng.integers(len(self.crop_sizes))])
+        win = max(8, round(crop * sc))
         H, W = s.lab.shape
         if len(self.centres[i]) and rng.random() < self.focus:
             cy, cx = self.centres[i][rng.integers(len(self.centres[i]))]
@@ -251,9 +255,9 @@ class CropDataset(torch.utils.data.IterableDataset):
         if ye > ys and xe > xs:
             img[ys - y0:ye - y0, xs - x0:xe - x0] = s.img[ys:ye, xs:xe]
             lab[ys - y0:ye - y0, xs - x0:xe - x0] = s.lab[ys:ye, xs:xe]
-        if win != self.crop:
-            img = np.asarray(Image.fromarray(img).resize((self.crop, self.crop), Image.BILINEAR))
-            lab = np.asarray(Image.fromarray(lab).resize((self.crop, self.crop), Image.NEAREST)).astype(np.int32)
+        if win != crop:
+            img = np.asarray(Image.fromarray(img).resize((crop, crop), Image.BILINEAR))
+            lab = np.asarray(Image.fromarray(lab).resize((crop, crop), Image.NEAREST)).astype(np.int32)
         if self.augment:
             k = rng.integers(4)
             img, lab = np.rot90(img, k), np.rot90(lab, k)

@@ -98,7 +98,8 @@ def main(argv=None):
     ap.add_argument("--mpp", type=float, default=0.5, help="analysis µm/px")
     ap.add_argument("--arch", default="{}", help="JSON overrides of tools/train/model.SMALL_ARCH")
     ap.add_argument("--thresholds", default="{}", help="JSON overrides of model.THRESHOLDS (written to the card)")
-    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--crop", type=lambda v: [int(x) for x in v.split(",")], default=[256],
+                    help="crop size in px, or a comma-separated list to draw from per crop (e.g. 256,384,512)")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
