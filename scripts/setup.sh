@@ -20,6 +20,7 @@ APT_PACKAGES=(
   libcli11-dev libspdlog-dev libsqlitecpp-dev zlib1g-dev libpugixml-dev libssl-dev
   python3 python3-venv python3-openslide python3-numpy python3-pil python3-scipy
   xvfb xauth time
+  clang libclang-rt-dev llvm   # tools/fuzz: libFuzzer + ASan/UBSan runtimes, llvm-symbolizer (scripts/test.sh --asan)
   slurmctld slurmd slurm-client   # tests/batch: throw-away one-node Slurm cluster (job-array test)
 )
 
