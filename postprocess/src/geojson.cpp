@@ -6,12 +6,15 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <random>
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
 #include "karyon/core/files.hpp"
 #include "karyon/core/uuid.hpp"
+#include "karyon/postprocess/nucleus_statistics.hpp"
+#include "karyon/postprocess/review_labels.hpp"
 
 namespace karyon::postprocess {
 namespace fs = std::filesystem;
@@ -98,24 +101,24 @@ void put_ring(OutputFile& out, const std::vector<core::Point>& ring) {
   out.put("]");
 }
 
-std::array<int, 3> class_colour(const std::string& name) {
-  if (name == "Nucleus") return {160, 40, 160};
-  const std::size_t h = std::hash<std::string>{}(name);
-  return {static_cast<int>(h & 0xff), static_cast<int>((h >> 8) & 0xff), static_cast<int>((h >> 16) & 0xff)};
+std::string colour_json(const Rgb& c) {
+  return "[" + std::to_string(c[0]) + "," + std::to_string(c[1]) + "," + std::to_string(c[2]) + "]";
 }
 
-// The measurement names QuPath shows, in order.
-constexpr std::pair<const char*, double core::Measurements::*> kMeasurements[] = {
-    {"Area µm^2", &core::Measurements::area_um2},
-    {"Perimeter µm", &core::Measurements::perimeter_um},
-    {"Circularity", &core::Measurements::circularity},
-    {"Solidity", &core::Measurements::solidity},
-    {"Eccentricity", &core::Measurements::eccentricity},
-    {"Major axis µm", &core::Measurements::major_axis_um},
-    {"Minor axis µm", &core::Measurements::minor_axis_um},
-    {"Hematoxylin OD mean", &core::Measurements::hematoxylin_od},
-    {"Eosin OD mean", &core::Measurements::eosin_od},
-};
+// Which nuclei are exported: never deleted ones; rejected ones only when asked.
+bool exported(const core::Nucleus& n, const ExportOptions& options) {
+  if (n.state == core::ReviewState::Deleted) return false;
+  return n.state != core::ReviewState::Rejected || options.include_rejected;
+}
+
+// The class each reclassified nucleus had before its first reclassification (review log), for
+// those whose class differs from it now. Review edits are made by hand: a map of them is small.
+std::map<std::int64_t, std::string> original_classes(const ResultStore& store) {
+  std::map<std::int64_t, std::string> first;
+  for (const auto& e : store.edits())
+    if (e.action == "class") first.emplace(e.nucleus_id, e.before);
+  return first;
+}
 
 std::string read_all(const fs::path& path) {
   if (const auto problem = core::regular_file_problem(path)) throw core::InvalidArgument(path.string() + ": " + *problem);
@@ -201,13 +204,16 @@ double polygon_perimeter(const core::Polygon& p) {
   return l;
 }
 
-std::int64_t export_geojson(const ResultStore& store, const fs::path& path, bool include_removed) {
+std::int64_t export_geojson(const ResultStore& store, const fs::path& path, const ExportOptions& options) {
   OutputFile out(path);
+  const auto originals = original_classes(store);
   out.put("{\"type\":\"FeatureCollection\",\"features\":[");
   std::int64_t n = 0;
   store.for_each(
       [&](const core::Nucleus& nu) {
-        if (nu.polygon.outer.size() < 3) return;
+        if (nu.polygon.outer.size() < 3 || !exported(nu, options)) return;
+        const auto original = originals.find(nu.id);
+        const bool reclassified = original != originals.end() && original->second != nu.class_name;
         out.put(n++ ? ",\n{\"type\":\"Feature\",\"id\":" : "\n{\"type\":\"Feature\",\"id\":");
         out.put(json_string(nu.uuid));
         out.put(",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[");
@@ -216,12 +222,15 @@ std::int64_t export_geojson(const ResultStore& store, const fs::path& path, bool
           out.put(",");
           put_ring(out, h);
         }
-        out.put("]},\"properties\":{\"objectType\":\"detection\",\"classification\":{\"name\":");
-        out.put(json_string(nu.class_name));
-        const auto c = class_colour(nu.class_name);
-        out.put(",\"color\":[" + std::to_string(c[0]) + "," + std::to_string(c[1]) + "," + std::to_string(c[2]) +
-                "]},\"measurements\":{");
-        for (const auto& [name, member] : kMeasurements) {
+        out.put("]},\"properties\":{\"objectType\":\"detection\",");
+        if (reclassified) out.put("\"name\":" + json_string("Reclassified from " + original->second) + ",");
+        out.put("\"classification\":{\"name\":");
+        out.put(json_string(qupath_classification(nu.class_name, nu.state)));
+        // A derived "<class>: <State>" class shows in QuPath in the app's colour for that state.
+        const bool derived = !qupath_state_name(nu.state).empty();
+        out.put(",\"color\":" + colour_json(derived ? state_colour(nu.state) : class_colour(nu.class_name)) +
+                "},\"measurements\":{");
+        for (const auto& [name, member] : measurement_columns()) {
           out.put("\"");
           out.put(name);
           out.put("\":");
@@ -230,20 +239,23 @@ std::int64_t export_geojson(const ResultStore& store, const fs::path& path, bool
         }
         out.put("\"Detection probability\":");
         out.put_general(nu.score);
+        out.put(reclassified ? ",\"Reclassified\":1" : ",\"Reclassified\":0");
         out.put("},\"karyon\":{\"state\":\"");
         out.put(core::to_string(nu.state));
-        out.put("\",\"tile\":" + std::to_string(nu.tile_id) + "}}}");
+        out.put("\",\"tile\":" + std::to_string(nu.tile_id));
+        if (reclassified) out.put(",\"original_class\":" + json_string(original->second));
+        out.put("}}}");
       },
-      include_removed);
+      true);
   out.put("\n]}\n");
   out.close();
   return n;
 }
 
-std::int64_t export_csv(const ResultStore& store, const fs::path& path, bool include_removed) {
+std::int64_t export_csv(const ResultStore& store, const fs::path& path, const ExportOptions& options) {
   OutputFile out(path);
   out.put("id,uuid,class,score,state,centroid_x_px,centroid_y_px");
-  for (const auto& [name, member] : kMeasurements) {
+  for (const auto& [name, member] : measurement_columns()) {
     (void)member;
     out.put(",");
     out.put(json_string(name));
@@ -252,6 +264,7 @@ std::int64_t export_csv(const ResultStore& store, const fs::path& path, bool inc
   std::int64_t n = 0;
   store.for_each(
       [&](const core::Nucleus& nu) {
+        if (!exported(nu, options)) return;
         ++n;
         out.put(std::to_string(nu.id) + "," + nu.uuid + "," + json_string(nu.class_name) + ",");
         out.put_general(nu.score);
@@ -259,14 +272,14 @@ std::int64_t export_csv(const ResultStore& store, const fs::path& path, bool inc
         out.put(nu.centroid.x, 2);
         out.put(",");
         out.put(nu.centroid.y, 2);
-        for (const auto& [name, member] : kMeasurements) {
+        for (const auto& [name, member] : measurement_columns()) {
           (void)name;
           out.put(",");
           out.put_general(nu.measurements.*member);
         }
         out.put("\n");
       },
-      include_removed);
+      true);
   out.close();
   return n;
 }
@@ -314,11 +327,14 @@ std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
       }
       n.uuid = f.contains("id") && f["id"].is_string() ? f["id"].get<std::string>() : random_uuid();
       const auto props = f.value("properties", nlohmann::json::object());
-      if (props.contains("classification") && props["classification"].is_object())
-        n.class_name = props["classification"].value("name", "Nucleus");
+      if (props.contains("classification") && props["classification"].is_object()) {
+        auto parsed = parse_qupath_classification(props["classification"].value("name", "Nucleus"));
+        n.class_name = std::move(parsed.class_name);
+        if (parsed.state) n.state = *parsed.state;
+      }
       if (props.contains("measurements") && props["measurements"].is_object()) {
         const auto& m = props["measurements"];
-        for (const auto& [name, member] : kMeasurements)
+        for (const auto& [name, member] : measurement_columns())
           if (m.contains(name) && m[name].is_number()) n.measurements.*member = m[name].get<double>();
         if (m.contains("Detection probability") && m["Detection probability"].is_number())
           n.score = m["Detection probability"].get<float>();
@@ -340,7 +356,12 @@ std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
 
 std::int64_t import_geojson(ResultStore& store, const fs::path& path, double mpp, const std::string& user) {
   auto nuclei = read_geojson(path, mpp);
-  for (auto& n : nuclei) store.add_drawn(std::move(n), user);
+  for (auto& n : nuclei) {
+    // A nucleus a reviewer rejected (an export that kept them) stays rejected, not a drawn nucleus.
+    const bool rejected = n.state == core::ReviewState::Rejected;
+    const std::int64_t id = store.add_drawn(std::move(n), user);
+    if (rejected) store.set_state(id, core::ReviewState::Rejected, user);
+  }
   return static_cast<std::int64_t>(nuclei.size());
 }
 

@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "karyon/core/errors.hpp"
 #include "karyon/postprocess/geojson.hpp"
+#include "karyon/postprocess/nucleus_statistics.hpp"
+#include "karyon/postprocess/review_labels.hpp"
 #include "test_support.hpp"
 
 using namespace karyon;
@@ -135,6 +139,142 @@ TEST(GeoJson, malformed_files_name_the_file_and_the_problem) {
   } catch (const core::InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("does-not-exist.geojson"), std::string::npos);
   }
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// Features by uuid.
+std::map<std::string, nlohmann::json> features_of(const nlohmann::json& doc) {
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& f : doc["features"]) out[f["id"].get<std::string>()] = f;
+  return out;
+}
+
+std::vector<int> rgb(const postprocess::Rgb& c) { return {c[0], c[1], c[2]}; }
+
+// Issue 14, defect 3: a QuPath user sees (and can filter) what the reviewer decided: classification
+// "<class>: <State>" as QuPath derived classes, reclassified nuclei named, rejected ones left out
+// unless asked for, deleted ones never.
+TEST(GeoJson, review_states_are_qupath_classes_and_rejected_nuclei_are_left_out_unless_asked) {
+  auto store = store_with_nuclei("review.sqlite", 6);
+  const auto uuid = [](int i) { return "00000000-0000-4000-8000-" + std::to_string(100000000000 + i); };
+  store.set_state(1, core::ReviewState::Accepted, "pat");
+  store.set_state(2, core::ReviewState::Rejected, "pat");
+  store.set_class(3, "Lymphocyte", "pat");
+  store.set_state(3, core::ReviewState::Accepted, "pat");
+  store.set_state(4, core::ReviewState::Deleted, "pat");
+  core::Nucleus drawn;
+  drawn.uuid = "00000000-0000-4000-8000-999999999999";
+  drawn.polygon.outer = {{100, 100}, {110, 100}, {110, 110}};
+  postprocess::set_bounds_and_centroid(drawn);
+  store.add_drawn(drawn, "pat");
+
+  const auto out = test::scratch_dir() / "reviewed.geojson";
+  EXPECT_EQ(postprocess::export_geojson(store, out), 5);  // 7 nuclei less 1 rejected, 1 deleted
+  auto f = features_of(read_json(out));
+  ASSERT_EQ(f.size(), 5u);
+  EXPECT_EQ(f.count(uuid(1)), 0u);  // rejected: left out by default
+  EXPECT_EQ(f.count(uuid(3)), 0u);  // deleted: never exported
+  const auto cls = [&](const std::string& id) { return f.at(id)["properties"]["classification"]; };
+  EXPECT_EQ(cls(uuid(0))["name"], "Nucleus: Accepted");
+  EXPECT_EQ(cls(uuid(0))["color"].get<std::vector<int>>(), rgb(postprocess::state_colour(core::ReviewState::Accepted)));
+  EXPECT_EQ(cls(uuid(2))["name"], "Lymphocyte: Accepted");
+  EXPECT_EQ(f.at(uuid(2))["properties"]["name"], "Reclassified from Nucleus");
+  EXPECT_EQ(f.at(uuid(2))["properties"]["measurements"]["Reclassified"], 1);
+  EXPECT_EQ(f.at(uuid(2))["properties"]["karyon"]["original_class"], "Nucleus");
+  EXPECT_EQ(f.at(uuid(0))["properties"]["measurements"]["Reclassified"], 0);
+  EXPECT_FALSE(f.at(uuid(0))["properties"].contains("name"));
+  EXPECT_EQ(cls(uuid(4))["name"], "Nucleus");  // unreviewed: the plain class, its own colour
+  EXPECT_EQ(cls(uuid(4))["color"].get<std::vector<int>>(), rgb(postprocess::class_colour("Nucleus")));
+  EXPECT_EQ(cls(drawn.uuid)["name"], "Nucleus: Drawn");
+  EXPECT_EQ(f.at(uuid(0))["properties"]["objectType"], "detection");
+
+  // Asked for: the rejected nucleus is there, as "Nucleus: Rejected"; the deleted one still is not.
+  EXPECT_EQ(postprocess::export_geojson(store, out, {.include_rejected = true}), 6);
+  f = features_of(read_json(out));
+  EXPECT_EQ(cls(uuid(1))["name"], "Nucleus: Rejected");
+  EXPECT_EQ(f.count(uuid(3)), 0u);
+  const auto csv = test::scratch_dir() / "reviewed.csv";
+  EXPECT_EQ(postprocess::export_csv(store, csv), 5);
+  EXPECT_EQ(postprocess::export_csv(store, csv, {.include_rejected = true}), 6);
+
+  // Read back: class and state apart again; QuPath's own derived classes stay whole.
+  const auto back = postprocess::read_geojson(out);
+  std::map<std::string, core::Nucleus> by_uuid;
+  for (const auto& n : back) by_uuid[n.uuid] = n;
+  EXPECT_EQ(by_uuid.at(uuid(1)).class_name, "Nucleus");
+  EXPECT_EQ(by_uuid.at(uuid(1)).state, core::ReviewState::Rejected);
+  EXPECT_EQ(by_uuid.at(uuid(2)).class_name, "Lymphocyte");
+  EXPECT_EQ(by_uuid.at(uuid(2)).state, core::ReviewState::Accepted);
+  EXPECT_EQ(by_uuid.at(uuid(4)).state, core::ReviewState::Unreviewed);
+  EXPECT_EQ(postprocess::parse_qupath_classification("Tumor: Positive").class_name, "Tumor: Positive");
+  EXPECT_FALSE(postprocess::parse_qupath_classification("Tumor: Positive").state.has_value());
+  // Imported, a rejected nucleus stays rejected (not a drawn one).
+  const auto imported_path = test::scratch_dir() / "reimport.sqlite";
+  fs::remove(imported_path);
+  postprocess::ResultStore imported(imported_path);
+  EXPECT_EQ(postprocess::import_geojson(imported, out, 0.5, "pat"), 6);
+  EXPECT_EQ(imported.count(), 5);  // the rejected one is kept, as rejected
+  EXPECT_EQ(imported.count(true), 6);
+}
+
+// Class colours are the same in every build: FNV-1a of the name (the GUI uses the same function),
+// not std::hash, which differs between standard libraries.
+TEST(GeoJson, class_colours_are_stable_across_builds) {
+  EXPECT_EQ(postprocess::stable_hash(""), 2166136261u);
+  EXPECT_EQ(postprocess::stable_hash("a"), 0xe40c292cu);  // the published FNV-1a test vector
+  EXPECT_EQ(rgb(postprocess::class_colour("Nucleus")), (std::vector<int>{0, 220, 255}));
+  EXPECT_EQ(rgb(postprocess::class_colour("nucleus")), (std::vector<int>{0, 220, 255}));
+  // Hue stable_hash("Lymphocyte") % 360, saturation 230/255, value 1: fixed numbers, so a change
+  // of the function (or a std::hash creeping back) fails here.
+  const auto h = postprocess::stable_hash("Lymphocyte") % 360;
+  EXPECT_EQ(h, 89u);
+  EXPECT_EQ(rgb(postprocess::class_colour("Lymphocyte")), (std::vector<int>{144, 255, 25}));
+  auto store = store_with_nuclei("colours.sqlite", 1);
+  store.set_class(1, "Lymphocyte", "pat");
+  const auto out = test::scratch_dir() / "colours.geojson";
+  postprocess::export_geojson(store, out);
+  const auto f = read_json(out)["features"][0]["properties"]["classification"];
+  EXPECT_EQ(f["name"], "Lymphocyte");  // still unreviewed: the class's own colour
+  EXPECT_EQ(f["color"].get<std::vector<int>>(), rgb(postprocess::class_colour("Lymphocyte")));
+}
+
+TEST(NucleusStatistics, counts_per_class_and_state) {
+  auto store = store_with_nuclei("counts.sqlite", 5);
+  store.set_state(1, core::ReviewState::Accepted, "pat");
+  store.set_state(2, core::ReviewState::Rejected, "pat");
+  store.set_class(3, "Tumor", "pat");
+  const auto c = postprocess::count_by_class_and_state(store);
+  EXPECT_EQ(c.total(), 5);
+  EXPECT_EQ(c.per_state[int(core::ReviewState::Unreviewed)], 3);
+  EXPECT_EQ(c.per_state[int(core::ReviewState::Accepted)], 1);
+  EXPECT_EQ(c.per_state[int(core::ReviewState::Rejected)], 1);
+  ASSERT_EQ(c.per_class.size(), 2u);
+  EXPECT_EQ(c.per_class.at("Nucleus")[int(core::ReviewState::Unreviewed)], 2);
+  EXPECT_EQ(c.per_class.at("Tumor")[int(core::ReviewState::Unreviewed)], 1);
+  auto d = c;
+  d.add("Tumor", core::ReviewState::Unreviewed, -1);  // the last Tumor: the class row goes
+  EXPECT_EQ(d.per_class.count("Tumor"), 0u);
+  EXPECT_EQ(d.total(), 4);
+}
+
+TEST(NucleusStatistics, histogram_bins_span_the_values) {
+  const auto h = postprocess::make_histogram({0, 1, 2, 3, 4, 10, std::nan(""), 10}, 5);
+  EXPECT_DOUBLE_EQ(h.lo, 0);
+  EXPECT_DOUBLE_EQ(h.hi, 10);
+  EXPECT_DOUBLE_EQ(h.bin_width(), 2);
+  EXPECT_EQ(h.counts, (std::vector<std::int64_t>{2, 2, 1, 0, 2}));  // the largest value in the last bin
+  EXPECT_EQ(h.skipped, 1);
+  EXPECT_EQ(h.total(), 7);
+  const auto same = postprocess::make_histogram({3, 3}, 4);
+  EXPECT_DOUBLE_EQ(same.lo, 2.5);
+  EXPECT_EQ(same.total(), 2);
+  EXPECT_EQ(postprocess::make_histogram({}, 3).total(), 0);
+  EXPECT_THROW(postprocess::make_histogram({1}, 0), core::InvalidArgument);
+  EXPECT_EQ(postprocess::measurement_columns().front().name, std::string("Area µm^2"));
 }
 
 TEST(GeoJson, export_into_a_missing_folder_fails_cleanly) {

@@ -4,6 +4,14 @@
 // "detection", classification {name, color}, measurements (a flat object of numbers).
 // CSV of the measurements, one row per nucleus.
 //
+// Review results are visible in QuPath itself (review_labels.hpp has the convention): the
+// classification is "<class>" for unreviewed detections and QuPath's derived class
+// "<class>: Accepted" / "<class>: Rejected" / "<class>: Drawn" for reviewed ones, coloured as the
+// app colours the state; a reclassified nucleus also has the Feature "name" "Reclassified from
+// <old class>" and the measurement "Reclassified" 1 (0 for every other nucleus). properties.karyon
+// keeps Karyon's own state name, tile and original class. Deleted nuclei are never exported;
+// rejected ones only with ExportOptions::include_rejected.
+//
 // Export streams from the store (millions of nuclei in constant memory), gzips when the path ends in
 // ".gz", and writes to PATH.partial first, renamed at the end: a failed export never leaves a
 // truncated file under the final name. Errors: core::OutputError (disk full, read-only), with the path.
@@ -18,11 +26,17 @@
 
 namespace karyon::postprocess {
 
-std::int64_t export_geojson(const ResultStore& store, const std::filesystem::path& path, bool include_removed = false);
-std::int64_t export_csv(const ResultStore& store, const std::filesystem::path& path, bool include_removed = false);
+struct ExportOptions {
+  bool include_rejected = false;  // rejected nuclei are left out unless asked for
+};
+// Both return how many nuclei were written.
+std::int64_t export_geojson(const ResultStore& store, const std::filesystem::path& path, const ExportOptions& options = {});
+std::int64_t export_csv(const ResultStore& store, const std::filesystem::path& path, const ExportOptions& options = {});
 
 // Nuclei from a GeoJSON file (plain or .gz). `mpp` (µm per level-0 pixel) fills area/perimeter when
-// the file carries no measurements; 0 leaves them at 0.
+// the file carries no measurements; 0 leaves them at 0. A classification written by export_geojson
+// ("Nucleus: Accepted") is read back as its class ("Nucleus") and state (accepted); any other
+// name, derived classes such as QuPath's "Tumor: Positive" included, is the class as it stands.
 std::vector<core::Nucleus> read_geojson(const std::filesystem::path& path, double mpp = 0);
 
 // Adds read_geojson(path) to the store as drawn/imported nuclei (review state "drawn" keeps them
