@@ -53,6 +53,21 @@ TEST(BadInput, unsupported_format) {
   expect_slide_error(scratch_dir() / "notes.txt", "unsupported format");
 }
 
+// Found by tools/fuzz (fuzz_slide_open): the plain-image fallback handed any file to every OpenCV decoder,
+// e.g. a 1 KB "DICM" file whose first element claims 3 GB (GDCM allocated it). Plain images are PNG, JPEG
+// and TIFF; other formats OpenCV knows are refused by signature, whatever the extension.
+TEST(BadInput, other_opencv_formats_are_unsupported) {
+  const cv::Mat img(16, 16, CV_8UC3, cv::Scalar(200, 100, 150));
+  for (const char* name : {"image.bmp", "image.ppm", "image.hdr", "image.ras"}) {
+    ASSERT_TRUE(cv::imwrite((scratch_dir() / name).string(), img)) << name;
+    expect_slide_error(scratch_dir() / name, "unsupported format");
+  }
+  std::string dicom(128, '\0');  // DICOM preamble, magic, then (0002,0001) OB with a length of 0xB1000000
+  dicom += std::string("DICM\x02\x00\x01\x00OB\x00\x00\x00\x00\x00\xb1", 16) + std::string(900, '\x26');
+  test::write_bytes(scratch_dir() / "dicom.jpg", dicom);
+  expect_slide_error(scratch_dir() / "dicom.jpg", "unsupported format");
+}
+
 TEST(BadInput, tiff_header_only) {
   test::write_bytes(scratch_dir() / "header.tif", std::string("II*\0\x08\0\0\0", 8));
   expect_slide_error(scratch_dir() / "header.tif", "");

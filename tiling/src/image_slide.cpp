@@ -131,7 +131,7 @@ cv::Mat decode_rgb8(const fs::path& path) {
 }  // namespace
 
 std::unique_ptr<Slide> open_plain_image(const fs::path& path) {
-  if (!cv::haveImageReader(path.string()))
+  if (!has_plain_image_signature(path) || !cv::haveImageReader(path.string()))
     throw SlideError(path.string() +
                      ": unsupported format (neither a whole-slide format OpenSlide knows nor a plain image)");
   if (const auto size = image_size_from_header(path)) {
