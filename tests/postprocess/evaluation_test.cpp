@@ -107,4 +107,37 @@ TEST(Annotations, bad_files_are_named_with_the_problem) {
   EXPECT_THROW(postprocess::read_annotations(test::scratch_dir() / "labels.png"), core::InvalidArgument);
 }
 
+// Found by tools/fuzz (fuzz_label_map, after fuzz_slide_open found it in the slide reader): label maps and
+// masks went to every OpenCV decoder, e.g. a 1 KB "DICM" file whose first element claims 3 GB (GDCM allocated
+// it, or aborted the process on an assertion). Label maps and masks are PNG or TIFF, whatever the name says.
+TEST(Annotations, label_maps_and_masks_in_other_image_formats_are_refused) {
+  cv::Mat one(16, 16, CV_8UC3, cv::Scalar(0, 0, 0));  // one colour nucleus on black (3 channels: HDR needs them)
+  one(cv::Rect(4, 4, 6, 6)).setTo(cv::Scalar(40, 80, 120));
+  const auto dir = test::scratch_dir() / "other_formats";
+  fs::create_directories(dir);
+  for (const char* ext : {".bmp", ".ppm", ".hdr", ".ras"}) {
+    const auto real = dir / (std::string("labels") + ext), named_png = dir / (std::string("labels_") + (ext + 1) + ".png");
+    ASSERT_TRUE(cv::imwrite(real.string(), one)) << ext;
+    fs::copy_file(real, named_png, fs::copy_options::overwrite_existing);
+    try {
+      postprocess::read_label_map(named_png);
+      FAIL() << named_png << " read as a label map";
+    } catch (const core::InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("not a PNG or TIFF"), std::string::npos) << e.what();
+    }
+  }
+  std::string dicom(128, '\0');  // DICOM preamble, magic, then (0002,0001) OB with a length of 0xB1000000
+  dicom += std::string("DICM\x02\x00\x01\x00OB\x00\x00\x00\x00\x00\xb1", 16) + std::string(900, '\x26');
+  const auto masks = dir / "masks_folder" / "masks";
+  fs::create_directories(masks);
+  test::write_bytes(masks / "a.png", dicom);
+  EXPECT_THROW(postprocess::read_label_map(masks / "a.png"), core::InvalidArgument);
+  try {
+    postprocess::read_mask_folder(masks.parent_path());
+    FAIL() << "a DICOM file read as a mask";
+  } catch (const core::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("not a PNG or TIFF"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
