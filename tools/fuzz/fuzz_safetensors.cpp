@@ -17,7 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const karyon::inference::SafetensorsFile f(std::vector<std::uint8_t>(data, data + size), "fuzz.safetensors");
     unsigned sum = 0;
     for (const auto& [name, rec] : f.tensors()) {
-      if (karyon::inference::safetensors_dtype_size(rec.dtype) == 0) __builtin_trap();  // parse() must refuse it
+      // What parse() promises for an accepted tensor, recomputed without overflow: a known dtype, and exactly
+      // numel x element size bytes (an accepted shape whose byte count wraps around 2^64 is a bug).
+      const std::size_t esize = karyon::inference::safetensors_dtype_size(rec.dtype);
+      if (esize == 0) __builtin_trap();
+      constexpr unsigned __int128 kHuge = static_cast<unsigned __int128>(1) << 64;  // beyond any size_t
+      unsigned __int128 bytes = esize;
+      for (const std::int64_t d : rec.shape) {
+        if (d < 0) __builtin_trap();
+        bytes = d == 0 ? 0 : bytes > kHuge ? bytes : bytes * static_cast<unsigned __int128>(d);  // saturates
+      }
+      if (bytes != rec.nbytes) __builtin_trap();
       const std::uint8_t* p = f.data(rec);
       for (std::size_t i = 0; i < rec.nbytes; ++i) sum += p[i];
     }
