@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <type_traits>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,9 +22,26 @@ namespace {
   throw core::ModelError("model card '" + path + "': " + why);
 }
 
+// Whether a JSON value can be an int key's value: an integer (or integral float, e.g. 2.0) within int's range.
+// Checked before get<int>(), which casts as is (1e30: undefined behaviour; 2.5: silently 2).
+bool is_int(const json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT_MAX);
+  if (v.is_number_integer()) return v.get<std::int64_t>() >= INT_MIN && v.get<std::int64_t>() <= INT_MAX;
+  if (!v.is_number_float()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && d == std::floor(d) && d >= INT_MIN && d <= INT_MAX;
+}
+
 template <typename T>
 void get_opt(const json& obj, const char* key, T& out, const std::string& path, const std::string& where) {
   if (!obj.contains(key)) return;
+  const json& v = obj.at(key);
+  auto not_int = [&] { fail(path, "key '" + where + key + "' must be an integer, got " + v.dump().substr(0, 40)); };
+  if constexpr (std::is_same_v<T, int>) {
+    if (!is_int(v)) not_int();
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    if (v.is_array() && !std::all_of(v.begin(), v.end(), is_int)) not_int();
+  }
   try {
     out = obj.at(key).get<T>();
   } catch (const json::exception& e) {

@@ -77,16 +77,26 @@ void SafetensorsFile::parse() {
       const std::size_t esize = safetensors_dtype_size(r.dtype);
       if (esize == 0) fail(name_, "tensor '" + key + "' has unknown dtype '" + r.dtype + "'");
       std::uint64_t numel = 1;
-      for (const auto& d : v.at("shape")) {
+      const auto& shape = v.at("shape");
+      if (!shape.is_array()) fail(name_, "tensor '" + key + "' has a malformed header entry: shape is not an array");
+      for (const auto& d : shape) {
+        // Checked before get<>(): nlohmann casts a JSON float to an integer as is (1e30: undefined behaviour).
+        if (d.is_number_integer() && !d.is_number_unsigned() && d.get<std::int64_t>() < 0)
+          fail(name_, "tensor '" + key + "' has a negative dimension");
+        if (!d.is_number_unsigned() || d.get<std::uint64_t>() > std::uint64_t{std::numeric_limits<std::int64_t>::max()})
+          fail(name_, "tensor '" + key + "' has a malformed header entry: shape holds " + d.dump().substr(0, 40) +
+                          ", not a dimension (an integer >= 0)");
         const auto s = d.get<std::int64_t>();
-        if (s < 0) fail(name_, "tensor '" + key + "' has a negative dimension");
         r.shape.push_back(s);
         if (s != 0 && numel > std::numeric_limits<std::uint64_t>::max() / static_cast<std::uint64_t>(s))
           fail(name_, "tensor '" + key + "' shape overflows");
         numel *= static_cast<std::uint64_t>(s);
       }
       const auto& offs = v.at("data_offsets");
-      if (!offs.is_array() || offs.size() != 2) fail(name_, "tensor '" + key + "' data_offsets is not [begin, end]");
+      if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
+        fail(name_, "tensor '" + key + "' has a malformed header entry: data_offsets is not [begin, end] (two integers >= 0)");
+      if (numel > std::numeric_limits<std::uint64_t>::max() / esize)
+        fail(name_, "tensor '" + key + "' shape overflows");  // numel * esize would wrap and could match e - b
       const auto b = offs[0].get<std::uint64_t>();
       const auto e = offs[1].get<std::uint64_t>();
       if (e < b) fail(name_, "tensor '" + key + "' has end offset before begin offset");

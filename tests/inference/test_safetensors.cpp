@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -76,6 +77,48 @@ TEST(Safetensors, rejects_corrupt_and_truncated_files_with_a_reason) {
   EXPECT_NE(error_of(file_with_header(R"({"a":{"dtype":"U8","shape":"x","data_offsets":[0,4]}})", 4))
                 .find("malformed"),
             std::string::npos);
+}
+
+// Found with tools/fuzz (fuzz_safetensors, under UBSan): JSON floats and negative numbers went through
+// nlohmann's get<integer>(), a plain cast (1e30 or -1.5 as an integer is undefined behaviour), and a shape
+// whose byte count wraps around 2^64 was accepted with 0 bytes.
+TEST(Safetensors, non_integer_shapes_and_offsets_and_wrapping_byte_counts_are_refused) {
+  for (const char* header : {R"({"a":{"dtype":"F32","shape":[1e30],"data_offsets":[0,4]}})",
+                             R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})",
+                             R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-1.5,4]}})",
+                             R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0e30]}})"})
+    EXPECT_NE(error_of(file_with_header(header, 4)).find("malformed"), std::string::npos) << header;
+  // 2^61 F64 elements are 2^64 bytes: 0 after wrapping around.
+  EXPECT_NE(error_of(file_with_header(R"({"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})", 0))
+                .find("overflows"),
+            std::string::npos);
+  EXPECT_NE(error_of(file_with_header(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", 0))
+                .find("negative dimension"),
+            std::string::npos);
+}
+
+// Found with tools/fuzz (fuzz_model_card, under UBSan): integer keys went through get<int>(), which casts a
+// JSON float as is: 1e30 is undefined behaviour, 2.5 silently became 2.
+TEST(ModelCard, integer_keys_refuse_non_integers) {
+  const auto dir = std::filesystem::temp_directory_path() / ("karyon-card-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto error_of_card = [&](const std::string& architecture) {
+    const auto path = (dir / "card.json").string();
+    std::ofstream(path) << R"({"format":"karyon-maskrcnn/1","architecture":{"backbone":"resnet18",)" << architecture << "}}";
+    try {
+      (void)read_model_card(path);
+    } catch (const core::ModelError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const char* bad : {R"("num_classes": 1e30)", R"("num_classes": 2.5)", R"("rpn_pre_nms_top_n": -3e12)",
+                          R"("mask_layers": [256, 1e30, 256, 256])", R"("fpn_out_channels": 4294967296)"}) {
+    const std::string e = error_of_card(bad);
+    EXPECT_NE(e.find("must be an integer"), std::string::npos) << bad << ": " << e;
+  }
+  EXPECT_EQ(error_of_card(R"("num_classes": 2.0)"), "");  // an integral float is an integer
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Safetensors, missing_file_names_the_file) {
