@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Newcomer command 2: set up, build, and run every test (ctest). `--asan` also builds the
-# sanitizer configuration (no LibTorch, no Qt) and runs its tests.
+# sanitizer configuration (no LibTorch, no Qt) and runs its tests, then a 30 s smoke of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,4 +11,6 @@ if [ "${1:-}" = "--asan" ]; then
   cmake --preset asan -DKARYON_PYTHON="$PWD/.venv/bin/python" >/dev/null
   cmake --build build-asan -j "$(nproc)"
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -j "$(nproc)" --output-on-failure --timeout 600
+  echo "[test] fuzz smoke: each libFuzzer target 30 s under ASan + UBSan + LSan (tools/fuzz/run.sh, build-fuzz)"
+  tools/fuzz/run.sh 30
 fi

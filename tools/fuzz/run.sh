@@ -51,6 +51,7 @@ if [ ! -d "$SEEDS" ]; then
   "$PY" tools/fuzz/make_seeds.py "$SEEDS.tmp" --data "$DATA" || exit 2
   mv "$SEEDS.tmp" "$SEEDS"
 fi
+for t in "${TARGETS[@]}"; do mkdir -p "$SEEDS/$t"; done  # a target without seeds starts from scratch
 
 # --- run --------------------------------------------------------------------------------------
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
