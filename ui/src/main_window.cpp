@@ -51,10 +51,14 @@
 #include "karyon/core/errors.hpp"
 #include "karyon/postprocess/geojson.hpp"
 #include "karyon/postprocess/heatmap.hpp"
+#include "karyon/postprocess/nucleus_statistics.hpp"
 #include "karyon/ui/detection_controller.hpp"
+#include "karyon/ui/image_adjust_dialog.hpp"
+#include "karyon/ui/measurement_panel.hpp"
 #include "karyon/ui/nucleus_overlay.hpp"
 #include "karyon/ui/overview_widget.hpp"
 #include "karyon/ui/review_session.hpp"
+#include "karyon/ui/shortcuts_dialog.hpp"
 #include "karyon/ui/slide_tile_source.hpp"
 #include "karyon/ui/slide_viewer.hpp"
 
@@ -67,6 +71,7 @@ const QString kThresholdKey = QStringLiteral("detection/scoreThreshold");
 const QString kDeviceKey = QStringLiteral("detection/device");
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
 const QString kStateKey = QStringLiteral("mainWindow/state");
+const QString kAutoAdvanceKey = QStringLiteral("review/autoAdvance");
 // OpenSlide's formats plus the plain images of the fallback.
 const char* const kSlideFilter =
     QT_TRANSLATE_NOOP("MainWindow", "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif "
@@ -136,6 +141,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->showMessage(tr("Detection cancelled; the nuclei found so far are kept, and running it again resumes."), 15000);
     if (m_overlay) m_overlay->refresh(true);
     if (m_session) m_session->refreshStatistics();
+    m_measurements->reload();
     emit detectionStopped(dir, true, QString());
   });
   connect(m_detector, &DetectionController::failed, this, [this](const QString& message) {
@@ -153,6 +159,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_overlay.get(), &NucleusOverlay::regionChosen, this, [this](const QRect& r) { runDetection(r); });
 
   createReviewDock();
+  createMeasurementsDock();
   createActions();
 
   connect(m_viewer, &SlideViewer::viewChanged, this, &MainWindow::updateViewStatus);
@@ -178,7 +185,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_saveLayoutTimer->setSingleShot(true);
   m_saveLayoutTimer->setInterval(kLayoutSaveDelayMs);
   connect(m_saveLayoutTimer, &QTimer::timeout, this, &MainWindow::saveLayout);
-  for (QDockWidget* dock : {m_overviewDock, m_reviewDock}) {
+  for (QDockWidget* dock : {m_overviewDock, m_reviewDock, m_measurementsDock}) {
     connect(dock, &QDockWidget::dockLocationChanged, this, &MainWindow::scheduleLayoutSave);
     connect(dock, &QDockWidget::topLevelChanged, this, &MainWindow::scheduleLayoutSave);
     connect(dock, &QDockWidget::visibilityChanged, this, &MainWindow::scheduleLayoutSave);
@@ -250,6 +257,13 @@ void MainWindow::createActions() {
     connect(a, &QAction::triggered, this, [this, mode = mode] { m_overlay->setColorMode(mode); });
   }
   view->addAction(m_reviewDock->toggleViewAction());
+  view->addAction(m_measurementsDock->toggleViewAction());
+  createOutlineFilterMenus(view);
+  view->addSeparator();
+  QAction* adjust = view->addAction(tr("&Adjust Image (Brightness, Contrast, Gamma)\u2026"), this,
+                                    [this] { showImageAdjustDialog(); });
+  adjust->setObjectName(QStringLiteral("adjustImageAction"));
+  adjust->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
 
   QMenu* analysis = menuBar()->addMenu(tr("&Analysis"));
   analysis->setToolTipsVisible(true);
@@ -292,6 +306,21 @@ void MainWindow::createActions() {
                                 "point, Esc cancels."), 15000);
   });
   draw->setStatusTip(tr("Draw a nucleus the detector missed"));
+  review->addSeparator();
+  m_autoAdvance = review->addAction(tr("Next After Accept/Reject"));
+  m_autoAdvance->setObjectName(QStringLiteral("autoAdvanceAction"));
+  m_autoAdvance->setCheckable(true);
+  m_autoAdvance->setChecked(QSettings().value(kAutoAdvanceKey, false).toBool());
+  m_autoAdvance->setStatusTip(tr("After Accept (A) or Reject (R), go to the next nucleus of the review queue"));
+  connect(m_autoAdvance, &QAction::toggled, this, [](bool on) { QSettings().setValue(kAutoAdvanceKey, on); });
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  QAction* keys = help->addAction(tr("&Keyboard Shortcuts"), this, [this] { showShortcuts(); });
+  keys->setObjectName(QStringLiteral("shortcutsAction"));
+  // F1 is Help everywhere; ? is what a keyboard user tries first (with or without the Shift that
+  // types it).
+  keys->setShortcuts({QKeySequence(Qt::Key_F1), QKeySequence(Qt::Key_Question),
+                      QKeySequence(Qt::SHIFT | Qt::Key_Question)});
 
   QMenu* fileMenu = file;
   QAction* quitAction = quit;
@@ -575,6 +604,8 @@ void MainWindow::applyFirstRunDockSizes() {
   resizeDocks({m_overviewDock, m_reviewDock}, {dockWidth, dockWidth}, Qt::Horizontal);
   const int review = std::max(m_reviewDock->widget()->sizeHint().height() + 40, height() * 11 / 20);
   resizeDocks({m_overviewDock, m_reviewDock}, {std::max(150, height() - review), review}, Qt::Vertical);
+  // The measurement table under the slide view: a few rows and the histogram, the view keeps most.
+  resizeDocks({m_measurementsDock}, {std::max(180, height() * 27 / 100)}, Qt::Vertical);
 }
 
 // ---- Review dock ---------------------------------------------------------------------------
@@ -644,6 +675,68 @@ void MainWindow::createReviewDock() {
   m_reviewDock->setObjectName(QStringLiteral("reviewDock"));
   m_reviewDock->setWidget(panel);
   addDockWidget(Qt::RightDockWidgetArea, m_reviewDock);
+}
+
+void MainWindow::createMeasurementsDock() {
+  m_measurements = new MeasurementPanel(this);
+  connect(m_measurements, &MeasurementPanel::nucleusActivated, this, &MainWindow::jumpTo);
+  connect(m_overlay.get(), &NucleusOverlay::selectionChanged, m_measurements, &MeasurementPanel::showNucleus);
+  m_measurementsDock = new QDockWidget(tr("Measurements"), this);
+  m_measurementsDock->setObjectName(QStringLiteral("measurementsDock"));
+  m_measurementsDock->setWidget(m_measurements);
+  // The right-hand docks keep the full height (the Review panel's counts stay whole); the table
+  // sits under the slide view only.
+  setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+  addDockWidget(Qt::BottomDockWidgetArea, m_measurementsDock);
+}
+
+void MainWindow::createOutlineFilterMenus(QMenu* view) {
+  QMenu* byState = view->addMenu(tr("Show Outlines by &State"));
+  const std::pair<QString, core::ReviewState> states[] = {{tr("&Unreviewed"), core::ReviewState::Unreviewed},
+                                                          {tr("&Accepted"), core::ReviewState::Accepted},
+                                                          {tr("&Rejected"), core::ReviewState::Rejected},
+                                                          {tr("&Drawn"), core::ReviewState::Drawn}};
+  for (const auto& [label, state] : states) {
+    QAction* a = byState->addAction(label);
+    a->setObjectName(QStringLiteral("showState_%1").arg(QString::fromUtf8(core::to_string(state))));
+    a->setCheckable(true);
+    a->setChecked(m_overlay->isStateShown(state));
+    connect(a, &QAction::toggled, this, [this, state = state](bool on) { m_overlay->setStateShown(state, on); });
+  }
+  m_classFilterMenu = view->addMenu(tr("Show Outlines by C&lass"));
+  // The classes change with reclassification and imports: the menu is rebuilt when opened.
+  connect(m_classFilterMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildClassFilterMenu);
+  rebuildClassFilterMenu();
+}
+
+void MainWindow::rebuildClassFilterMenu() {
+  m_classFilterMenu->clear();
+  QStringList classes = m_session ? m_session->classNames() : QStringList();
+  if (classes.isEmpty()) classes << QStringLiteral("Nucleus");
+  for (const QString& name : classes) {
+    QAction* a = m_classFilterMenu->addAction(name);
+    a->setObjectName(QStringLiteral("showClass_%1").arg(name));
+    a->setCheckable(true);
+    a->setChecked(m_overlay->isClassShown(name));
+    connect(a, &QAction::toggled, this, [this, name](bool on) { m_overlay->setClassShown(name, on); });
+  }
+}
+
+void MainWindow::setAutoAdvance(bool on) { m_autoAdvance->setChecked(on); }
+bool MainWindow::autoAdvance() const { return m_autoAdvance->isChecked(); }
+
+ImageAdjustDialog* MainWindow::showImageAdjustDialog() {
+  if (!m_imageAdjust) m_imageAdjust = new ImageAdjustDialog(m_viewer, this);
+  m_imageAdjust->show();
+  m_imageAdjust->raise();
+  return m_imageAdjust;
+}
+
+ShortcutsDialog* MainWindow::showShortcuts() {
+  if (!m_shortcuts) m_shortcuts = new ShortcutsDialog(menuBar(), this);
+  m_shortcuts->show();
+  m_shortcuts->raise();
+  return m_shortcuts;
 }
 
 void MainWindow::updateReviewDock() {
@@ -802,6 +895,7 @@ void MainWindow::onDetectionProgress(const DetectionProgress& p) {
   if (heatmap) m_lastHeatmapRefreshMs = now;
   if (m_overlay) m_overlay->refresh(heatmap);
   if (heatmap && m_session) m_session->refreshStatistics();
+  if (heatmap) m_measurements->reload();
 }
 
 void MainWindow::ensureResultsOf(const QString& outputDir) {
@@ -815,6 +909,7 @@ void MainWindow::onDetectionFinished(const QString& outputDir, qint64 nuclei, co
   ensureResultsOf(outputDir);
   if (m_overlay) m_overlay->refresh(true);
   if (m_session) m_session->refreshStatistics();
+  m_measurements->reload();
   statusBar()->showMessage(tr("Detection finished: %1 nuclei%2").arg(nuclei).arg(
                                warnings.isEmpty() ? QString() : QStringLiteral(" (") + warnings.join(QStringLiteral("; ")) + QLatin1Char(')')),
                            20000);
@@ -927,6 +1022,7 @@ bool MainWindow::openResults(const QString& storePath) {
     m_reportError(tr("Review edit not saved"), message);
   });
   m_overlay->setSession(m_session);
+  m_measurements->setSession(m_session);
   updateReviewDock();
   emit resultsOpened(storePath);
   return true;
@@ -938,6 +1034,7 @@ void MainWindow::closeResults() {
   // the last second of them there, never in the store).
   finishOutputRefresh();
   m_overlay->setSession(nullptr);
+  m_measurements->setSession(nullptr);
   // Disconnect before deleting: the session's undo stack signals while it is torn down.
   ReviewSession* session = m_session;
   m_session = nullptr;
@@ -988,10 +1085,23 @@ void MainWindow::showExportDialog(const QString& kind) {
     filter = tr("Heatmap image (*.png);;Heatmap grid (*.json)");
   }
   const QString path = QFileDialog::getSaveFileName(this, tr("Export"), out.filePath(suggested), filter);
-  if (!path.isEmpty()) exportResults(kind, path);
+  if (path.isEmpty()) return;
+  // Rejected nuclei are left out unless the reviewer keeps them (QuPath then shows them as
+  // "<class>: Rejected"); asked only when there are some. No is the default.
+  bool includeRejected = false;
+  const qint64 rejected = m_session->count(core::ReviewState::Rejected);
+  if (kind != QLatin1String("heatmap") && rejected > 0) {
+    QMessageBox box(QMessageBox::Question, tr("Export"),
+                    tr("%n nucleus(es) were rejected in review. Keep them in the export (class \"\u2026: Rejected\" in "
+                       "QuPath)? If not, they are left out.", nullptr, static_cast<int>(rejected)),
+                    QMessageBox::Yes | QMessageBox::No, this);
+    box.setDefaultButton(QMessageBox::No);
+    includeRejected = box.exec() == QMessageBox::Yes;
+  }
+  exportResults(kind, path, includeRejected);
 }
 
-void MainWindow::exportResults(const QString& kind, const QString& path) {
+void MainWindow::exportResults(const QString& kind, const QString& path, bool includeRejected) {
   if (!m_session) {
     m_reportError(tr("Export"), tr("No results to export."));
     return;
@@ -1002,10 +1112,12 @@ void MainWindow::exportResults(const QString& kind, const QString& path) {
   double mx = m_session->mppX(), my = m_session->mppY();
   if (const SlideTileSource* s = m_viewer->source()) width = s->metadata().width(), height = s->metadata().height();
   if (!(mx > 0)) mx = my = 0.5;  // as the on-screen heatmap: relative density when µm/px is unknown
+  const postprocess::ExportOptions options{.include_rejected = includeRejected};
   ++m_exporting;
   statusBar()->showMessage(tr("Exporting %1\u2026").arg(QFileInfo(path).fileName()));
   struct Outcome {
     qint64 count = 0;
+    qint64 rejectedLeftOut = 0;
     QString error;
   };
   auto* watcher = new QFutureWatcher<Outcome>(this);
@@ -1013,7 +1125,11 @@ void MainWindow::exportResults(const QString& kind, const QString& path) {
     watcher->deleteLater();
     --m_exporting;
     const Outcome o = watcher->result();
-    if (o.error.isEmpty())
+    if (o.error.isEmpty() && o.rejectedLeftOut > 0)
+      statusBar()->showMessage(tr("Exported %1 (%2 nuclei); %3 rejected left out").arg(QDir::toNativeSeparators(path)).arg(o.count)
+                                   .arg(o.rejectedLeftOut),
+                               15000);
+    else if (o.error.isEmpty())
       statusBar()->showMessage(tr("Exported %1 (%2)").arg(QDir::toNativeSeparators(path)).arg(o.count), 15000);
     else
       m_reportError(tr("Export failed"), o.error);
@@ -1024,10 +1140,12 @@ void MainWindow::exportResults(const QString& kind, const QString& path) {
     try {
       // Own connection on the worker: millions of nuclei stream out while the reviewer keeps working.
       postprocess::ResultStore s(store);
-      if (kind == QLatin1String("geojson")) {
-        o.count = postprocess::export_geojson(s, target);
-      } else if (kind == QLatin1String("csv")) {
-        o.count = postprocess::export_csv(s, target);
+      if (kind == QLatin1String("geojson") || kind == QLatin1String("csv")) {
+        o.count = kind == QLatin1String("csv") ? postprocess::export_csv(s, target, options)
+                                               : postprocess::export_geojson(s, target, options);
+        // Counted on the same connection as the export, so the two numbers agree.
+        if (!options.include_rejected)
+          o.rejectedLeftOut = postprocess::count_by_class_and_state(s).per_state[static_cast<int>(core::ReviewState::Rejected)];
       } else {
         if (width <= 0) throw core::InvalidArgument("the heatmap needs the slide open (its size)");
         const auto grid = postprocess::compute_heatmap(s, width, height, mx, my, 100);
@@ -1069,6 +1187,7 @@ qint64 MainWindow::importGeoJson(const QString& path) {
     scheduleOutputRefresh();
     m_overlay->refresh(true);
     m_session->refreshStatistics();
+    m_measurements->reload();
     statusBar()->showMessage(tr("Imported %1 nuclei from %2").arg(n).arg(QFileInfo(path).fileName()), 15000);
     return n;
   } catch (const std::exception& e) {
@@ -1099,7 +1218,9 @@ void MainWindow::setSelectedState(int state) {
                       : s == core::ReviewState::Rejected ? tr("reject")
                                                           : tr("delete")))
     return;
-  m_session->setState(m_overlay->selected(), static_cast<core::ReviewState>(state));
+  const bool saved = m_session->setState(m_overlay->selected(), s);
+  // A reviewer walking the queue decides and moves on with one key.
+  if (saved && autoAdvance() && (s == core::ReviewState::Accepted || s == core::ReviewState::Rejected)) nextInQueue();
   updateReviewDock();
 }
 

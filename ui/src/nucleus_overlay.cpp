@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "karyon/postprocess/heatmap.hpp"
+#include "karyon/postprocess/review_labels.hpp"
 #include "karyon/ui/review_session.hpp"
 #include "karyon/ui/slide_viewer.hpp"
 
@@ -314,7 +315,7 @@ qint64 NucleusOverlay::nucleusAt(const QPointF& p) const {
   qint64 best = 0;
   double bestArea = 0;
   for (const auto& s : m_shapes) {
-    if (!s.bbox.adjusted(-0.5, -0.5, 0.5, 0.5).contains(p)) continue;
+    if (!isShown(s) || !s.bbox.adjusted(-0.5, -0.5, 0.5, 0.5).contains(p)) continue;
     if (!s.outer.containsPoint(p, Qt::OddEvenFill)) continue;
     bool inHole = false;
     for (const auto& h : s.holes) inHole = inHole || h.containsPoint(p, Qt::OddEvenFill);
@@ -328,7 +329,7 @@ qint64 NucleusOverlay::nucleusAt(const QPointF& p) const {
   const double slop = 4 * m_viewer->downsample();
   double bestD = slop * slop;
   for (const auto& s : m_shapes) {
-    if (!s.bbox.adjusted(-slop, -slop, slop, slop).contains(p)) continue;
+    if (!isShown(s) || !s.bbox.adjusted(-slop, -slop, slop, slop).contains(p)) continue;
     for (int i = 0; i < s.outer.size(); ++i) {
       const QPointF a = s.outer[i], b = s.outer[(i + 1) % s.outer.size()];
       const QPointF ab = b - a;
@@ -352,33 +353,45 @@ void NucleusOverlay::select(qint64 id) {
 
 QColor NucleusOverlay::stateColor(ReviewState state) {
   // Okabe & Ito's colour-blind-safe palette: the four states shown stay apart for protan, deutan
-  // and tritan viewers (no red/green pair), and each has a black halo against the stain.
-  switch (state) {
-    case ReviewState::Unreviewed: return QColor(0xF0, 0xE4, 0x42);  // yellow
-    case ReviewState::Accepted: return QColor(0x56, 0xB4, 0xE9);    // sky blue
-    case ReviewState::Rejected: return QColor(0xD5, 0x5E, 0x00);    // vermillion
-    case ReviewState::Deleted: return QColor(0x99, 0x99, 0x99);     // grey (not drawn; legends only)
-    case ReviewState::Drawn: return QColor(0x00, 0x72, 0xB2);       // blue
-  }
-  return QColor(0xF0, 0xE4, 0x42);
+  // and tritan viewers (no red/green pair). One palette for the app and the exports.
+  const auto c = postprocess::state_colour(state);
+  return QColor(c[0], c[1], c[2]);
+}
+
+QColor NucleusOverlay::classColor(const QString& className) {
+  // The engine's stable colour (FNV-1a of the UTF-8 name), the one GeoJSON exports carry.
+  const auto c = postprocess::class_colour(className.toStdString());
+  return QColor(c[0], c[1], c[2]);
 }
 
 QColor NucleusOverlay::colorFor(const NucleusShape& s) const {
   switch (m_colorMode) {
     case ColorMode::ReviewState:
       return stateColor(s.state);
-    case ColorMode::Class: {
-      if (s.className.compare(QStringLiteral("Nucleus"), Qt::CaseInsensitive) == 0) return QColor(0, 220, 255);
-      // A stable hue per class name (qHash is seeded per process, so it would change between runs).
-      quint32 h = 2166136261u;
-      for (QChar c : s.className) h = (h ^ c.unicode()) * 16777619u;
-      return QColor::fromHsv(static_cast<int>(h % 360), 230, 255);
-    }
+    case ColorMode::Class:
+      return classColor(s.className);
     case ColorMode::Score:
       // Red (uncertain) → green (certain) over [0.3, 1], the usual range of thresholds.
       return QColor::fromHsvF(static_cast<float>(std::clamp((s.score - 0.3) / 0.7, 0.0, 1.0) / 3.0), 0.9f, 1.0f);
   }
   return Qt::yellow;
+}
+
+void NucleusOverlay::setStateShown(ReviewState state, bool shown) {
+  m_stateShown[static_cast<int>(state)] = shown;
+  if (m_viewer) m_viewer->update();
+}
+
+void NucleusOverlay::setClassShown(const QString& className, bool shown) {
+  if (shown)
+    m_hiddenClasses.remove(className);
+  else
+    m_hiddenClasses.insert(className);
+  if (m_viewer) m_viewer->update();
+}
+
+bool NucleusOverlay::isShown(const NucleusShape& s) const {
+  return m_stateShown[static_cast<int>(s.state)] && !m_hiddenClasses.contains(s.className);
 }
 
 void NucleusOverlay::paint(QPainter& p, const ViewTransform& view, const QRectF& visible) {
@@ -421,7 +434,7 @@ void NucleusOverlay::paintOutlines(QPainter& p, const ViewTransform& view, const
   p.setBrush(Qt::NoBrush);
   const double width = ds < 1 ? 2.0 : 1.5;
   for (const auto& s : m_shapes) {
-    if (s.id == m_selected || !s.bbox.intersects(visible)) continue;
+    if (s.id == m_selected || !isShown(s) || !s.bbox.intersects(visible)) continue;
     QPen pen(colorFor(s), width);
     pen.setCosmetic(true);
     if (s.state == ReviewState::Rejected) pen.setStyle(Qt::DashLine);

@@ -284,26 +284,24 @@ void SlideViewer::paintEvent(QPaintEvent*) {
                  tr("Open a slide: File \u2192 Open, drop a file here, or pass it on the command line."));
       return;
     }
-    const auto& m = m_source->metadata();
-    const QRectF slideRect(0, 0, static_cast<double>(m.width()), static_cast<double>(m.height()));
-    const QRectF visible = visibleLevel0();
-    p.setRenderHint(QPainter::SmoothPixmapTransform, true);
-    p.fillRect(snappedWidgetRect(slideRect), Qt::white);
-
-    const int level = displayLevel();
-    const std::vector<TileKey> tiles = tilesIn(level, visible);
-    const bool complete = std::all_of(tiles.begin(), tiles.end(), [&](const TileKey& k) { return m_cache.contains(k); });
-    if (!complete) {
-      // Painter's algorithm: thumbnail, then coarser cached tiles, each finer layer over the last,
-      // so every missing tile shows the best coarser data available.
-      if (!m_thumbnail.isNull())
-        p.drawPixmap(snappedWidgetRect(QRectF(0, 0, m_thumbnail.width() * m_thumbnailDownsample,
-                                              m_thumbnail.height() * m_thumbnailDownsample)),
-                     m_thumbnail);
-      for (int coarser = m_source->levelCount() - 1; coarser > level; --coarser) drawTiles(p, coarser, visible);
+    if (m_adjustment.isIdentity()) {
+      paintSlide(p);
+    } else {
+      // Display adjustment: the slide is painted into an image, its pixels mapped through the
+      // lookup table, then shown; the overlays are painted afterwards, unadjusted.
+      const qreal dpr = devicePixelRatioF();
+      QImage frame((QSizeF(size()) * dpr).toSize(), QImage::Format_RGB32);
+      frame.setDevicePixelRatio(dpr);
+      frame.fill(QColor(0x40, 0x40, 0x44));
+      {
+        QPainter fp(&frame);
+        paintSlide(fp);
+      }
+      m_adjustment.apply(frame);
+      p.drawImage(QPointF(0, 0), frame);
     }
-    drawTiles(p, level, visible);
 
+    const QRectF visible = visibleLevel0();
     const ViewTransform vt = viewTransform();
     for (const auto& layer : m_overlays) {
       if (!layer->isVisible()) continue;
@@ -317,6 +315,36 @@ void SlideViewer::paintEvent(QPaintEvent*) {
   } catch (...) {
     qCritical() << "SlideViewer::paintEvent: unknown exception";
   }
+}
+
+void SlideViewer::paintSlide(QPainter& p) {
+  const auto& m = m_source->metadata();
+  const QRectF slideRect(0, 0, static_cast<double>(m.width()), static_cast<double>(m.height()));
+  const QRectF visible = visibleLevel0();
+  p.setRenderHint(QPainter::SmoothPixmapTransform, true);
+  p.fillRect(snappedWidgetRect(slideRect), Qt::white);
+
+  const int level = displayLevel();
+  const std::vector<TileKey> tiles = tilesIn(level, visible);
+  const bool complete = std::all_of(tiles.begin(), tiles.end(), [&](const TileKey& k) { return m_cache.contains(k); });
+  if (!complete) {
+    // Painter's algorithm: thumbnail, then coarser cached tiles, each finer layer over the last,
+    // so every missing tile shows the best coarser data available.
+    if (!m_thumbnail.isNull())
+      p.drawPixmap(snappedWidgetRect(QRectF(0, 0, m_thumbnail.width() * m_thumbnailDownsample,
+                                            m_thumbnail.height() * m_thumbnailDownsample)),
+                   m_thumbnail);
+    for (int coarser = m_source->levelCount() - 1; coarser > level; --coarser) drawTiles(p, coarser, visible);
+  }
+  drawTiles(p, level, visible);
+}
+
+void SlideViewer::setDisplayAdjustment(const DisplayAdjustment& adjustment) {
+  const DisplayAdjustment a = adjustment.clamped();
+  if (a == m_adjustment) return;
+  m_adjustment = a;
+  update();
+  emit displayAdjustmentChanged();
 }
 
 void SlideViewer::drawScaleBar(QPainter& p) {

@@ -38,7 +38,10 @@ class QToolButton;
 namespace karyon::ui {
 
 class DetectionController;
+class ImageAdjustDialog;
+class MeasurementPanel;
 class NucleusOverlay;
+class ShortcutsDialog;
 class OverviewWidget;
 class ReviewSession;
 class SlideTileSource;
@@ -94,8 +97,10 @@ class MainWindow : public QMainWindow {
   bool openResults(const QString& storePath);
   void closeResults();
   // Exports of the current results; kind = "geojson", "csv" or "heatmap" (PNG, or JSON grid when the
-  // path ends in .json). Run on a worker thread; exportFinished() tells the outcome.
-  void exportResults(const QString& kind, const QString& path);
+  // path ends in .json). Run on a worker thread; exportFinished() tells the outcome, and the status
+  // bar how many rejected nuclei were left out (File > Export asks whether to keep them when there
+  // are any; left out by default).
+  void exportResults(const QString& kind, const QString& path, bool includeRejected = false);
   bool isExporting() const { return m_exporting > 0; }
   // Imports a GeoJSON file (ours or QuPath's) into the current results (created when there are
   // none); returns how many nuclei, -1 on error (reported).
@@ -110,6 +115,14 @@ class MainWindow : public QMainWindow {
   void previousInQueue();
   // Centres the view on nucleus `id` (zooming in to outline level) and selects it.
   void jumpTo(qint64 id);
+  // Review > Next After Accept/Reject: after A or R the next nucleus of the review queue is
+  // selected and shown. Remembered in QSettings ("review/autoAdvance"); off by default.
+  void setAutoAdvance(bool on);
+  bool autoAdvance() const;
+  // The measurement table dock's panel; the image adjustment and shortcut dialogs (made on first use).
+  MeasurementPanel* measurementPanel() const { return m_measurements; }
+  ImageAdjustDialog* showImageAdjustDialog();
+  ShortcutsDialog* showShortcuts();
   // Nothing in flight: no open, detection, export, outline query or heatmap (screenshots, tests).
   bool isBusy() const;
   // The results folder's nuclei.geojson / nuclei.csv (those a detection run wrote) are rewritten
@@ -158,6 +171,9 @@ class MainWindow : public QMainWindow {
   void updateCursorStatus(const QPointF& level0);
   void updateLoadingStatus();
   void createReviewDock();
+  void createMeasurementsDock();
+  void createOutlineFilterMenus(QMenu* view);
+  void rebuildClassFilterMenu();
   void updateDetectionAvailability();
   void updateReviewDock();
   void onDetectionProgress(const DetectionProgress& progress);
@@ -193,6 +209,12 @@ class MainWindow : public QMainWindow {
   QList<QPushButton*> m_reviewButtons;  // the Review dock's; enabled only with results open
   QActionGroup* m_colorGroup = nullptr;
   QDockWidget* m_reviewDock = nullptr;
+  QDockWidget* m_measurementsDock = nullptr;
+  MeasurementPanel* m_measurements = nullptr;
+  ImageAdjustDialog* m_imageAdjust = nullptr;
+  ShortcutsDialog* m_shortcuts = nullptr;
+  QAction* m_autoAdvance = nullptr;
+  QMenu* m_classFilterMenu = nullptr;
   QLabel* m_countsLabel = nullptr;
   QLabel* m_queueLabel = nullptr;
   QLabel* m_selectionLabel = nullptr;

@@ -16,7 +16,10 @@
 #include <QObject>
 #include <QPointer>
 #include <QPolygonF>
+#include <QSet>
+#include <QString>
 #include <QVector>
+#include <array>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -90,8 +93,20 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   void select(qint64 id);
 
   QColor colorFor(const NucleusShape& s) const;
-  // Outline colour of a review state (colour-blind safe: Okabe-Ito).
+  // Outline colour of a review state (colour-blind safe: Okabe-Ito; postprocess::state_colour, the
+  // colour exports give the state's QuPath class).
   static QColor stateColor(core::ReviewState state);
+  // A class's colour in ColorMode::Class: postprocess::class_colour, the colour of the class in
+  // GeoJSON exports, so the app and QuPath show a class alike.
+  static QColor classColor(const QString& className);
+
+  // Outline filters (display only; the store and exports are untouched). A hidden nucleus is not
+  // drawn and cannot be clicked; the selected one stays visible.
+  void setStateShown(core::ReviewState state, bool shown);
+  bool isStateShown(core::ReviewState state) const { return m_stateShown[static_cast<int>(state)]; }
+  void setClassShown(const QString& className, bool shown);
+  bool isClassShown(const QString& className) const { return !m_hiddenClasses.contains(className); }
+  bool isShown(const NucleusShape& s) const;
 
  signals:
   void selectionChanged(qint64 id);
@@ -115,6 +130,8 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   QPointer<SlideViewer> m_viewer;
   QPointer<ReviewSession> m_session;
   bool m_visible = true;
+  std::array<bool, 5> m_stateShown{true, true, true, true, true};  // by core::ReviewState
+  QSet<QString> m_hiddenClasses;
   ColorMode m_colorMode = ColorMode::ReviewState;
   Tool m_tool = Tool::Navigate;
   double m_heatmapOpacity = 0.55;

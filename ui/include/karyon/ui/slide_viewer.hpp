@@ -21,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "karyon/ui/display_adjustment.hpp"
 #include "karyon/ui/lru_cache.hpp"
 #include "karyon/ui/overlay_layer.hpp"
 #include "karyon/ui/slide_tile_source.hpp"
@@ -72,6 +73,11 @@ class SlideViewer : public QWidget {
   double thumbnailDownsample() const { return m_thumbnailDownsample; }
   QString magnificationText() const;
 
+  // Brightness, contrast and gamma of the slide as painted (overlays are not adjusted); the tiles
+  // and everything the engine reads are untouched.
+  void setDisplayAdjustment(const DisplayAdjustment& adjustment);
+  DisplayAdjustment displayAdjustment() const { return m_adjustment; }
+
   // Extension point for result layers (see overlay_layer.hpp). Painted in order of addition.
   void addOverlay(std::shared_ptr<OverlayLayer> layer);
   void removeOverlay(const std::shared_ptr<OverlayLayer>& layer);
@@ -89,6 +95,7 @@ class SlideViewer : public QWidget {
 
  signals:
   void viewChanged();
+  void displayAdjustmentChanged();
   void cursorMoved(QPointF level0);
   void thumbnailReady(QImage thumbnail, double downsample);
   void loadError(QString message);
@@ -115,6 +122,7 @@ class SlideViewer : public QWidget {
   QRect snappedWidgetRect(const QRectF& level0) const;
   void drawTiles(QPainter& p, int level, const QRectF& visible);
   void drawScaleBar(QPainter& p);
+  void paintSlide(QPainter& p);  // background, thumbnail and tiles
   void onTileLoaded(const TileKey& key, QImage image);
   void onTileFailed(const TileKey& key, const QString& message);
   void onThumbnail(const QImage& image, double downsample);
@@ -136,6 +144,7 @@ class SlideViewer : public QWidget {
   OverlayLayer* m_grabber = nullptr;  // layer that took the current mouse press
   std::vector<std::shared_ptr<OverlayLayer>> m_overlays;
   bool m_reportedError = false;
+  DisplayAdjustment m_adjustment;
 };
 
 }  // namespace karyon::ui
