@@ -30,6 +30,14 @@ max_len() {
   esac
 }
 
+# Dictionary per target (tools/fuzz/*.dict), if any.
+dict_for() {
+  case $1 in
+    fuzz_geojson|fuzz_model_card|fuzz_safetensors) echo "-dict=$ROOT/tools/fuzz/json.dict" ;;
+    fuzz_imagescope_xml) echo "-dict=$ROOT/tools/fuzz/xml.dict" ;;
+  esac
+}
+
 # --- build ------------------------------------------------------------------------------------
 if [ ! -f "$BUILD/build.ninja" ]; then
   say "configuring $BUILD (preset fuzz)"
@@ -68,7 +76,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$corpus" "$findings"
   before=$(ls "$findings" | wc -l)
   start=$(date +%s)
-  nice -n "$NICE" "$bin" "$corpus" "$SEEDS/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$t")" \
+  nice -n "$NICE" "$bin" "$corpus" "$SEEDS/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$t")" $(dict_for "$t") \
     -timeout=25 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$findings/" >"$log" 2>&1
   rc=$?
   elapsed=$(( $(date +%s) - start ))
