@@ -2,12 +2,13 @@
 // shows what Karyon sees of it: metadata, tissue, tile plan and a picture of both.
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "karyon/core/errors.hpp"
+#include "karyon/core/resources.hpp"
 #include "karyon/postprocess/annotations.hpp"
 #include "karyon/tiling/synthetic_slide.hpp"
 #ifdef KARYON_HAVE_INFERENCE
@@ -46,9 +47,10 @@ void register_demo_command(CLI::App& app) {
     pipeline::AnalyzeOptions o;
     o.slide = slide;
     o.out_dir = fs::path(*out) / "analysis";
-    const char* env_model = std::getenv("KARYON_MODEL");
-    o.model = env_model && *env_model ? fs::path(env_model)
-                                      : fs::path(KARYON_RESOURCE_DIR) / "models" / "synthetic-test" / "model.json";
+    o.model = core::shipped_model_card(core::synthetic_test_model_name);
+    if (o.model.empty())
+      throw core::InvalidArgument("the demo's model (models/" + std::string(core::synthetic_test_model_name) +
+                                  ") is not installed next to karyon-cli; set KARYON_MODEL=CARD.json");
     o.resume = fs::exists(o.out_dir / "results.sqlite");  // a second demo run re-uses the first
     std::cout << "\nanalysing with " << o.model.string() << "\n";
     const auto result = pipeline::analyze_slide(o, print_analyze_progress);

@@ -7,13 +7,14 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "karyon/core/errors.hpp"
+#include "karyon/core/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Karyon: nucleus detection for H&E whole-slide images (headless)"};
   app.require_subcommand(0, 1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
-  app.set_version_flag("--version", "karyon-cli 0.1.0");
+  app.set_version_flag("--version", std::string("karyon-cli ") + karyon::core::version);
   karyon::cli::remember_command_line(argc, argv);
 
   karyon::cli::register_demo_command(app);

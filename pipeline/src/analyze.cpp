@@ -15,8 +15,10 @@
 #include <thread>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/resources.hpp"
 #include "karyon/core/stage_profile.hpp"
 #include "karyon/core/uuid.hpp"
+#include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/inference/worker_pool.hpp"
 #include "karyon/postprocess/geojson.hpp"
@@ -174,11 +176,7 @@ bool prepare_output_folder(const AnalyzeOptions& o) {
 
 }  // namespace
 
-fs::path default_model_path() {
-  if (const char* env = std::getenv("KARYON_MODEL"); env && *env) return env;
-  const fs::path p = fs::path(KARYON_RESOURCE_DIR) / "models" / "nuclei-default" / "model.json";
-  return fs::exists(p) ? p : fs::path();
-}
+fs::path default_model_path() { return core::shipped_model_card(core::default_model_name); }
 
 AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(const AnalyzeProgress&)>& progress,
                              const core::CancelToken* cancel) {
@@ -189,7 +187,10 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   // Model card first: it says the µm/px to plan at.
   const fs::path model = o.model.empty() ? default_model_path() : o.model;
   if (model.empty())
-    throw InvalidArgument("no model given and no default model installed (resources/models/nuclei-default); pass --model CARD.json");
+    throw InvalidArgument("no model given and no default model installed (" +
+                          (core::resource_dir().empty() ? std::string("no resources folder found next to the executable")
+                                                        : (core::resource_dir() / "models" / std::string(core::default_model_name)).string()) +
+                          "); pass --model CARD.json");
   check_options(o);
   const auto card = inference::read_model_card(model.string());
   if (!(card.mpp > 0)) throw core::ModelError(model.string() + ": the model card does not say its µm/px (input.mpp)");
@@ -414,7 +415,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   json s;
-  s["karyon_version"] = "0.1.0";
+  s["karyon_version"] = core::version;
   s["slide"] = {{"path", o.slide.string()}, {"format", m.format}, {"width", m.width()}, {"height", m.height()},
                 {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
   s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};

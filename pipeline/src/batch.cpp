@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
@@ -363,7 +364,7 @@ void write_report(const fs::path& out_dir, const BatchReport& r) {
            (row.nuclei >= 0 ? std::to_string(row.nuclei) : "") + "," + (row.tiles >= 0 ? std::to_string(row.tiles) : "") +
            "," + secs + "," + csv_field(row.error) + "\n";
   }
-  json j = {{"karyon_version", "0.1.0"}, {"shard", shard_json(r.shard)}, {"started", r.started_utc},
+  json j = {{"karyon_version", core::version}, {"shard", shard_json(r.shard)}, {"started", r.started_utc},
             {"updated", r.updated_utc}, {"finished", r.finished}, {"slides_total", r.rows.size()},
             {"totals", totals}, {"slides", rows}};
   write_atomically(report_path(out_dir, r.shard, "json"), j.dump(2) + "\n");

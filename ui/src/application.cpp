@@ -3,12 +3,14 @@
 #include <QDebug>
 #include <exception>
 
+#include "karyon/core/version.hpp"
+
 namespace karyon::ui {
 
 void Application::setIdentity() {
   QCoreApplication::setOrganizationName(QStringLiteral("Karyon"));
   QCoreApplication::setApplicationName(QStringLiteral("karyon"));
-  QCoreApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+  QCoreApplication::setApplicationVersion(QString::fromLatin1(core::version));
 }
 
 Application::Application(int& argc, char** argv) : QApplication(argc, argv) { setIdentity(); }

@@ -11,6 +11,7 @@
 
 #include "karyon/core/errors.hpp"
 #include "karyon/core/progress.hpp"
+#include "karyon/core/resources.hpp"
 #if KARYON_UI_HAS_PIPELINE
 #include "karyon/pipeline/analyze.hpp"
 #endif
@@ -53,8 +54,8 @@ QString DetectionController::defaultModelPath() {
   } catch (...) {
   }
 #endif
-  const QString synthetic = QStringLiteral(KARYON_UI_RESOURCE_DIR "/models/synthetic-test/model.json");
-  return QFileInfo::exists(synthetic) ? synthetic : QString();
+  const auto synthetic = core::shipped_model_card(core::synthetic_test_model_name);
+  return synthetic.empty() ? QString() : QString::fromStdString(synthetic.string());
 }
 
 QString DetectionController::outputFolderFor(const QString& slidePath, const std::optional<QRect>& region) {

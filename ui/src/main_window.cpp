@@ -1276,7 +1276,7 @@ void MainWindow::previousInQueue() {
 bool MainWindow::isBusy() const {
   return isOpening() || isDetecting() || isExporting() || outputsPending() ||
          (m_overlay && (m_overlay->queryPending() || m_overlay->heatmapPending())) ||
-         (m_session && m_session->statisticsPending());
+         (m_session && m_session->statisticsPending()) || (m_measurements && m_measurements->isLoading());
 }
 
 // ---- The results folder's exports, kept in step with the store ------------------------------

@@ -56,9 +56,8 @@ class DetectionController : public QObject {
 
   // False when this build has no pipeline (KARYON_BUILD_INFERENCE=OFF).
   static bool available();
-  // Model to use when the user chose none: pipeline::default_model_path() (resources/models/
-  // nuclei-default or $KARYON_MODEL), else resources/models/synthetic-test/model.json if present,
-  // else empty.
+  // Model to use when the user chose none: $KARYON_MODEL, else the shipped nuclei-default, else the
+  // shipped synthetic-test (core::shipped_model_card: found relative to the executable), else empty.
   static QString defaultModelPath();
   // Where results of `slidePath` (and of a region of it) go; see the header comment.
   static QString outputFolderFor(const QString& slidePath, const std::optional<QRect>& regionLevel0 = std::nullopt);

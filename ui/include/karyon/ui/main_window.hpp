@@ -123,7 +123,8 @@ class MainWindow : public QMainWindow {
   MeasurementPanel* measurementPanel() const { return m_measurements; }
   ImageAdjustDialog* showImageAdjustDialog();
   ShortcutsDialog* showShortcuts();
-  // Nothing in flight: no open, detection, export, outline query or heatmap (screenshots, tests).
+  // Nothing in flight: no open, detection, export, outline query, heatmap or measurement table
+  // scan (screenshots, tests).
   bool isBusy() const;
   // The results folder's nuclei.geojson / nuclei.csv (those a detection run wrote) are rewritten
   // from the store kOutputRefreshDelayMs after the last review edit, on a worker thread, and when
