@@ -714,7 +714,7 @@ void MainWindow::rebuildClassFilterMenu() {
   QStringList classes = m_session ? m_session->classNames() : QStringList();
   if (classes.isEmpty()) classes << QStringLiteral("Nucleus");
   for (const QString& name : classes) {
-    QAction* a = m_classFilterMenu->addAction(name);
+    QAction* a = m_classFilterMenu->addAction(QString(name).replace(QLatin1Char('&'), QStringLiteral("&&")));
     a->setObjectName(QStringLiteral("showClass_%1").arg(name));
     a->setCheckable(true);
     a->setChecked(m_overlay->isClassShown(name));
@@ -1092,8 +1092,9 @@ void MainWindow::showExportDialog(const QString& kind) {
   const qint64 rejected = m_session->count(core::ReviewState::Rejected);
   if (kind != QLatin1String("heatmap") && rejected > 0) {
     QMessageBox box(QMessageBox::Question, tr("Export"),
-                    tr("%n nucleus(es) were rejected in review. Keep them in the export (class \"\u2026: Rejected\" in "
-                       "QuPath)? If not, they are left out.", nullptr, static_cast<int>(rejected)),
+                    (rejected == 1 ? tr("1 nucleus was rejected in review.")
+                                   : tr("%1 nuclei were rejected in review.").arg(rejected)) +
+                        tr(" Keep them in the export (class \"\u2026: Rejected\" in QuPath)? If not, they are left out."),
                     QMessageBox::Yes | QMessageBox::No, this);
     box.setDefaultButton(QMessageBox::No);
     includeRejected = box.exec() == QMessageBox::Yes;
