@@ -57,6 +57,19 @@ if(KARYON_BUILD_INFERENCE)
        "${_torch_lib_dir}/../../nvidia/*/lib/libnvrtc.so.*"
        "${_torch_lib_dir}/../../nvidia/*/lib/libnvrtc-builtins.so.*")
   list(FILTER _karyon_gpu_plugins EXCLUDE REGEX "\\.alt\\.")  # NVRTC's alternative build: unused
+  # libcaffe2_nvrtc.so links the NVIDIA driver's libcuda.so.1: the machine's driver, not a package the
+  # .deb can depend on (CPU runs never load it). dpkg-shlibdeps (CPack) refuses a library it cannot
+  # find, so it is shown the CUDA toolkit's link stub under that name; owned by no package, it adds
+  # no Depends. Without the toolkit's stub, that one plugin is left out (GPU runs that need NVRTC fail).
+  find_file(KARYON_LIBCUDA_STUB libcuda.so PATHS /usr/local/cuda/lib64/stubs ENV CUDA_HOME NO_DEFAULT_PATH
+            PATH_SUFFIXES "" lib64/stubs)
+  if(KARYON_LIBCUDA_STUB)
+    set(_karyon_shlibdeps_dir "${CMAKE_BINARY_DIR}/cpack-shlibdeps")
+    file(MAKE_DIRECTORY "${_karyon_shlibdeps_dir}")
+    file(CREATE_LINK "${KARYON_LIBCUDA_STUB}" "${_karyon_shlibdeps_dir}/libcuda.so.1" SYMBOLIC)
+  else()
+    list(FILTER _karyon_gpu_plugins EXCLUDE REGEX "libcaffe2_nvrtc")
+  endif()
   install(FILES ${_karyon_gpu_plugins} DESTINATION ${KARYON_INSTALL_PRIVATE_LIBDIR})
 endif()
 
@@ -87,7 +100,9 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/karyon")
 # Debian packages of what the binaries link from the system (Qt 6, OpenSlide, OpenCV, ...),
 # computed by dpkg-shlibdeps; the bundled libraries are private and satisfy themselves.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${CMAKE_INSTALL_PREFIX}/${KARYON_INSTALL_PRIVATE_LIBDIR}")
+if(_karyon_shlibdeps_dir)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${_karyon_shlibdeps_dir}")
+endif()
 # zstd: xz on ~3 GB of LibTorch + CUDA takes most of an hour on two cores; dpkg >= 1.21.18 (Debian 12)
 # reads zstd.
 set(CPACK_DEBIAN_COMPRESSION_TYPE zstd)
