@@ -12,7 +12,7 @@ that anything found through the install prefix, the source tree or the build tre
     analyses it with the installed synthetic-test model, finding the known nuclei; `analyze` with no --model
     uses the installed nuclei-default; KARYON_MODEL overrides it.
 Nothing outside the temporary folder is touched; it is removed at the end.
-Usage: install_test.py BUILD_DIR SOURCE_DIR VERSION WITH_GUI(0|1)"""
+Usage: install_test.py BUILD_DIR SOURCE_DIR VERSION WITH_GUI(0|1) CMAKE"""
 import json
 import os
 import shutil
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-build_dir, source_dir, version, with_gui = sys.argv[1:5]
+build_dir, source_dir, version, with_gui, cmake = sys.argv[1:6]
 build_dir, source_dir = os.path.realpath(build_dir), os.path.realpath(source_dir)
 with_gui = with_gui not in ("0", "OFF", "FALSE", "")
 
@@ -47,7 +47,7 @@ try:
     os.makedirs(tmp)
 
     staged = os.path.join(work, "staged")
-    p = subprocess.run(["cmake", "--install", build_dir, "--prefix", staged, "--strip"], capture_output=True, text=True)
+    p = subprocess.run([cmake, "--install", build_dir, "--prefix", staged, "--strip"], capture_output=True, text=True)
     check(p.returncode == 0, f"cmake --install failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     prefix = os.path.join(work, "moved")
     os.rename(staged, prefix)  # the tree must not depend on where it was installed either
