@@ -293,9 +293,12 @@ std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
   }
   const nlohmann::json* features = nullptr;
   nlohmann::json single;
-  if (doc.is_object() && doc.value("type", "") == "FeatureCollection" && doc.contains("features")) features = &doc["features"];
+  // Not doc.value("type", ""): it throws nlohmann's type_error when "type" is not a string (found by fuzz_geojson).
+  const std::string type =
+      doc.is_object() && doc.contains("type") && doc["type"].is_string() ? doc["type"].get<std::string>() : "";
+  if (type == "FeatureCollection" && doc.contains("features")) features = &doc["features"];
   else if (doc.is_array()) features = &doc;  // QuPath also writes a bare array of features
-  else if (doc.is_object() && doc.value("type", "") == "Feature") {
+  else if (type == "Feature") {
     single = nlohmann::json::array({doc});
     features = &single;
   } else {

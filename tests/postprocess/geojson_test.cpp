@@ -126,6 +126,9 @@ TEST(GeoJson, malformed_files_name_the_file_and_the_problem) {
   expect_error("trunc.geojson", R"({"type":"FeatureCollection","features":[{"type":"Fea)", "not valid JSON");
   expect_error("random.geojson", test::random_bytes(500, 9), "");
   expect_error("wrongtype.geojson", R"({"type":"Topology"})", "expected a GeoJSON");
+  // Found by tools/fuzz (fuzz_geojson): a "type" that is not a string let nlohmann's type_error escape.
+  expect_error("numbertype.geojson", R"({"type": 28})", "expected a GeoJSON");
+  expect_error("arraytype.geojson", R"({"type": ["FeatureCollection"], "features": []})", "expected a GeoJSON");
   expect_error("badcoords.geojson",
                R"({"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,"a"],[1,1],[2,0]]]}}]})",
                "feature 0");
