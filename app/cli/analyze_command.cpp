@@ -54,6 +54,8 @@ void register_analyze_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
+  cmd->add_flag("--strict", a->o.strict,
+                "Stop at a tile that cannot be decoded (default: read it from a coarser level or leave it out, and report it)");
   cmd->add_flag("--resume", a->o.resume, "Finish an interrupted run in the same output folder");
   cmd->add_flag("--overwrite", a->o.overwrite,
                 "Replace an earlier run's results (or files of the same names) in the output folder");

@@ -103,6 +103,8 @@ void register_batch_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
+  cmd->add_flag("--strict", a->o.strict,
+                "Stop at a tile that cannot be decoded (default: read it from a coarser level or leave it out, and report it)");
   cmd->add_option("--shard", a->shard, "Only shard I of N (0-based), e.g. 2/8: slides at sorted positions p with p % N == I");
   cmd->add_option("--log-json", a->log_json, "Append one JSON object per event (slide start/done/failed) to this file");
   cmd->callback([a] {

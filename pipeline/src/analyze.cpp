@@ -19,6 +19,7 @@
 #include "karyon/core/stage_profile.hpp"
 #include "karyon/core/uuid.hpp"
 #include "karyon/core/version.hpp"
+#include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/inference/worker_pool.hpp"
 #include "karyon/postprocess/geojson.hpp"
@@ -174,6 +175,49 @@ bool prepare_output_folder(const AnalyzeOptions& o) {
   return has_store && !o.overwrite;
 }
 
+// A detection that reaches into an area that did not decode (white in the tile) was seen in part only.
+bool touches_any(const postprocess::Candidate& c, const std::vector<core::Level0Rect>& holes) {
+  const core::Level0Rect box{c.mask_x, c.mask_y, c.mask.width, c.mask.height};
+  return std::any_of(holes.begin(), holes.end(), [&](const core::Level0Rect& h) { return h.intersects(box); });
+}
+
+// Keeps a damaged tile's record in the store (so that a resumed run and every export still know it) and
+// says so in the log.
+void record_damage(postprocess::ResultStore& store, const core::Tile& tile, const tiling::TileDamage& damage,
+                   const postprocess::Frame& frame) {
+  const auto x0 = static_cast<std::int64_t>(std::floor(tile.core.x * frame.scale_x));
+  const auto y0 = static_cast<std::int64_t>(std::floor(tile.core.y * frame.scale_y));
+  const auto x1 = static_cast<std::int64_t>(std::floor(tile.core.right() * frame.scale_x));
+  const auto y1 = static_cast<std::int64_t>(std::floor(tile.core.bottom() * frame.scale_y));
+  postprocess::DamagedTile record{tile.id, {x0, y0, x1 - x0, y1 - y0}, damage.problem, damage.read_level, {}};
+  for (const auto& hole : damage.holes)  // the tile's own share; its neighbours record theirs
+    if (const auto own = hole.intersect(record.area); !own.empty()) record.left_out_areas.push_back(own);
+  // Holes only in its overlap are its neighbours' to report (the cores partition the slide).
+  if (damage.left_out() && record.left_out_areas.empty()) return;
+  store.add_damaged_tile(record);
+  if (damage.left_out())
+    spdlog::warn("tile {} (level-0 {},{} {}x{}): {} area(s) left out, no coarser level decodes them: {}", tile.id, x0,
+                 y0, x1 - x0, y1 - y0, damage.holes.size(), damage.problem);
+  else
+    spdlog::warn("tile {} (level-0 {},{} {}x{}) read from level {} instead: {}", tile.id, x0, y0, x1 - x0, y1 - y0,
+                 damage.read_level, damage.problem);
+}
+
+json damaged_tiles_json(const std::vector<postprocess::DamagedTile>& tiles) {
+  json list = json::array();
+  for (const auto& t : tiles) {
+    json left_out = json::array();
+    for (const auto& r : t.left_out_areas) left_out.push_back({r.x, r.y, r.width, r.height});
+    list.push_back({{"tile", t.tile_id},
+                    {"area_level0", {t.area.x, t.area.y, t.area.width, t.area.height}},
+                    {"problem", t.problem},
+                    {"outcome", t.left_out() ? std::string("left out where it does not decode")
+                                             : "read from level " + std::to_string(t.read_level)},
+                    {"left_out_level0", left_out}});
+  }
+  return list;
+}
+
 }  // namespace
 
 fs::path default_model_path() { return core::shipped_model_card(core::default_model_name); }
@@ -279,7 +323,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   }
 
   if (!run_plan.tiles.empty()) {
-    tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2}, cancel);
+    tiling::ReaderPool reader(*slide, run_plan, {o.reader_threads, 2 * o.batch_size + 2, o.strict}, cancel);
     const postprocess::Frame frame{resolution.target_mpp, resolution.scale_x, resolution.scale_y};
     postprocess::MergeOptions merge_options;
     merge_options.mask_scale_x = resolution.scale_x;  // masks are pasted at level 0
@@ -334,11 +378,14 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
           inflight.erase(it);
         }
         const core::Tile tile = pixels->tile;  // a copy: the buffer goes back to the reader below
+        const std::vector<core::Level0Rect> no_holes;
+        const auto& holes = pixels->damage ? pixels->damage->holes : no_holes;
+        if (pixels->damage) record_damage(store, tile, *pixels->damage, frame);
         std::vector<postprocess::Candidate> candidates;
         for (std::size_t i = 0; i < result->detections.size(); ++i) {
           auto c = to_candidate(result->detections[i], static_cast<int>(i), tile, frame, card.thresholds.mask,
                                 slide_bounds);
-          if (!c || !merger.keeps(tile.id, c->cx, c->cy)) continue;
+          if (!c || !merger.keeps(tile.id, c->cx, c->cy) || touches_any(*c, holes)) continue;
           keep_pixels_under(*c, tile, pixels->image, frame);
           candidates.push_back(std::move(*c));
         }
@@ -399,6 +446,16 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
                         " tiles did not complete the merge; the store is consistent, --resume retries them");
   }
 
+  summary.damaged_tiles = store.damaged_tiles();
+  if (!summary.damaged_tiles.empty()) {
+    const auto left_out = std::count_if(summary.damaged_tiles.begin(), summary.damaged_tiles.end(),
+                                        [](const postprocess::DamagedTile& t) { return t.left_out(); });
+    summary.warnings.push_back(std::to_string(summary.damaged_tiles.size()) + " damaged tile(s) in " +
+                               o.slide.string() + ": " + std::to_string(summary.damaged_tiles.size() - left_out) +
+                               " read from a coarser level, " + std::to_string(left_out) +
+                               " with areas left out (no nuclei there; see damaged_tiles in summary.json)");
+  }
+
   // Exports, each written to a .partial file first.
   core::StageTimer exports_time("exports");
   summary.geojson = o.out_dir / (o.gzip ? "nuclei.geojson.gz" : "nuclei.geojson");
@@ -424,7 +481,9 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
                    {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
   if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
   s["counts"] = {{"tiles_planned", summary.tiles_planned}, {"tiles_run", summary.tiles_run},
-                 {"tiles_resumed", summary.tiles_resumed}, {"nuclei", summary.nuclei}};
+                 {"tiles_resumed", summary.tiles_resumed}, {"tiles_damaged", summary.damaged_tiles.size()},
+                 {"nuclei", summary.nuclei}};
+  s["damaged_tiles"] = damaged_tiles_json(summary.damaged_tiles);
   s["timings"] = {{"seconds", summary.seconds},
                   {"tiles_per_second", summary.tiles_run / std::max(summary.seconds, 1e-9)},
                   {"nuclei_per_second", summary.nuclei / std::max(summary.seconds, 1e-9)}};

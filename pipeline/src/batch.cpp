@@ -19,6 +19,7 @@
 
 #include "karyon/core/errors.hpp"
 #include "karyon/core/version.hpp"
+#include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
@@ -82,6 +83,7 @@ json row_json(const ReportRow& r) {
   json j = {{"slide", r.slide}, {"output", r.output}, {"status", to_string(r.status)}};
   j["nuclei"] = r.nuclei >= 0 ? json(r.nuclei) : json(nullptr);
   j["tiles"] = r.tiles >= 0 ? json(r.tiles) : json(nullptr);
+  j["damaged_tiles"] = r.damaged_tiles;
   j["seconds"] = r.seconds;
   j["error"] = r.error;
   j["reused"] = r.reused;
@@ -354,7 +356,7 @@ void write_report(const fs::path& out_dir, const BatchReport& r) {
   for (auto st : {SlideStatus::Pending, SlideStatus::Running, SlideStatus::Done, SlideStatus::Failed, SlideStatus::Skipped})
     totals[to_string(st)] = 0;
   json rows = json::array();
-  std::string csv = "slide,output,status,nuclei,tiles,seconds,error\n";
+  std::string csv = "slide,output,status,nuclei,tiles,damaged_tiles,seconds,error\n";
   for (const auto& row : r.rows) {
     ++totals[to_string(row.status)];
     rows.push_back(row_json(row));
@@ -362,7 +364,7 @@ void write_report(const fs::path& out_dir, const BatchReport& r) {
     std::snprintf(secs, sizeof secs, "%.1f", row.seconds);
     csv += csv_field(row.slide) + "," + csv_field(row.output) + "," + to_string(row.status) + "," +
            (row.nuclei >= 0 ? std::to_string(row.nuclei) : "") + "," + (row.tiles >= 0 ? std::to_string(row.tiles) : "") +
-           "," + secs + "," + csv_field(row.error) + "\n";
+           "," + std::to_string(row.damaged_tiles) + "," + secs + "," + csv_field(row.error) + "\n";
   }
   json j = {{"karyon_version", core::version}, {"shard", shard_json(r.shard)}, {"started", r.started_utc},
             {"updated", r.updated_utc}, {"finished", r.finished}, {"slides_total", r.rows.size()},
@@ -390,6 +392,7 @@ BatchReport read_report(const fs::path& path) {
       row.status = slide_status_from_string(s.at("status").get<std::string>());
       row.nuclei = s.at("nuclei").is_null() ? -1 : s.at("nuclei").get<std::int64_t>();
       row.tiles = s.at("tiles").is_null() ? -1 : s.at("tiles").get<std::int64_t>();
+      row.damaged_tiles = s.value("damaged_tiles", std::int64_t{0});
       row.seconds = s.value("seconds", 0.0);
       row.error = s.value("error", "");
       row.reused = s.value("reused", false);
@@ -478,6 +481,7 @@ BatchResult run_batch(const BatchOptions& o, const std::function<void(const Batc
       if (kind == BatchEventKind::SlideStart) j["resumed"] = resumed;
       if (row->nuclei >= 0) j["nuclei"] = row->nuclei;
       if (row->tiles >= 0) j["tiles"] = row->tiles;
+      if (row->damaged_tiles > 0) j["damaged_tiles"] = row->damaged_tiles;
       if (kind != BatchEventKind::SlideStart) j["seconds"] = row->seconds;
       if (!row->error.empty()) j["error"] = row->error;
     }
@@ -498,6 +502,7 @@ BatchResult run_batch(const BatchOptions& o, const std::function<void(const Batc
         row.reused = true;
         row.nuclei = (*sum)["counts"].value("nuclei", std::int64_t{-1});
         row.tiles = (*sum)["counts"].value("tiles_planned", std::int64_t{-1});
+        row.damaged_tiles = (*sum)["counts"].value("tiles_damaged", std::int64_t{0});
         row.seconds = sum->value("timings", json::object()).value("seconds", 0.0);
       }
     }
@@ -562,6 +567,7 @@ BatchResult run_batch(const BatchOptions& o, const std::function<void(const Batc
       row.status = SlideStatus::Done;
       row.nuclei = summary.nuclei;
       row.tiles = summary.tiles_planned;
+      row.damaged_tiles = static_cast<std::int64_t>(summary.damaged_tiles.size());
       row.seconds = summary.seconds;
       ++result.done;
     } catch (const core::Cancelled&) {

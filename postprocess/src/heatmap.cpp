@@ -26,8 +26,40 @@ HeatmapGrid heatmap_geometry(std::int64_t width, std::int64_t height, double mpp
     throw core::InvalidArgument("heatmap cell of " + std::to_string(cell_um) + " µm makes a grid too large");
   g.cols = static_cast<int>(cols);
   g.rows = static_cast<int>(rows);
+  g.no_data.assign(static_cast<std::size_t>(g.cols) * g.rows, 0);
   return g;
 }
+
+void mark_no_data(HeatmapGrid& g, const core::Level0Rect& area) {
+  // Cell c's centre (c + 0.5) * cell_px lies in [x, right) for c in [first, last).
+  auto first = [](std::int64_t v, double px) { return static_cast<int>(std::ceil(v / px - 0.5)); };
+  const int c0 = std::max(0, first(area.x, g.cell_px_x)), c1 = std::min(g.cols, first(area.right(), g.cell_px_x));
+  const int r0 = std::max(0, first(area.y, g.cell_px_y)), r1 = std::min(g.rows, first(area.bottom(), g.cell_px_y));
+  for (int r = r0; r < r1; ++r)
+    for (int c = c0; c < c1; ++c) g.no_data[static_cast<std::size_t>(r) * g.cols + c] = 1;
+}
+
+namespace {
+
+// The .partial + rename rule of every Karyon output.
+void write_atomically(const std::filesystem::path& path, const std::string& bytes, const char* what) {
+  const std::filesystem::path partial = path.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      throw core::OutputError(path.string() + ": cannot write " + what + " (disk full?)");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, path, ec);
+  if (ec) throw core::OutputError(path.string() + ": cannot write " + what + ": " + ec.message());
+}
+
+}  // namespace
 
 HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
                             double mpp_y, double cell_um) {
@@ -47,6 +79,8 @@ HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::i
     g.density_per_mm2[i] = count[i] / cell_mm2;
     g.mean_area_um2[i] = count[i] ? area[i] / count[i] : 0;
   }
+  for (const auto& t : store.damaged_tiles())
+    for (const auto& hole : t.left_out_areas) mark_no_data(g, hole);
   return g;
 }
 
@@ -58,11 +92,17 @@ void write_heatmap_png(const HeatmapGrid& g, const std::filesystem::path& path) 
   density.convertTo(scaled, CV_8U, max > 0 ? 255.0 / max : 0);
   cv::Mat colour;
   cv::applyColorMap(scaled, colour, cv::COLORMAP_INFERNO);
-  // Cells without nuclei stay white (background), not the colour map's black.
+  // Cells without nuclei stay white (background), not the colour map's black; cells not analysed grey.
   colour.setTo(cv::Scalar(255, 255, 255), scaled == 0);
+  if (g.no_data.size() == g.density_per_mm2.size()) {
+    const cv::Mat hole(g.rows, g.cols, CV_8U, const_cast<std::uint8_t*>(g.no_data.data()));
+    colour.setTo(cv::Scalar(128, 128, 128), hole);
+  }
   const int up = std::max(1, 512 / std::max(g.cols, g.rows));
   cv::resize(colour, colour, {}, up, up, cv::INTER_NEAREST);
-  if (!cv::imwrite(path.string(), colour)) throw core::OutputError(path.string() + ": cannot write heatmap PNG");
+  std::vector<std::uint8_t> png;
+  if (!cv::imencode(".png", colour, png)) throw core::OutputError(path.string() + ": cannot encode heatmap PNG");
+  write_atomically(path, std::string(png.begin(), png.end()), "heatmap PNG");
 }
 
 void write_heatmap_json(const HeatmapGrid& g, const std::filesystem::path& path) {
@@ -71,13 +111,17 @@ void write_heatmap_json(const HeatmapGrid& g, const std::filesystem::path& path)
   j["cell_level0_px"] = {g.cell_px_x, g.cell_px_y};
   j["cols"] = g.cols;
   j["rows"] = g.rows;
-  j["layout"] = "row-major; cell (c, r) covers level-0 x in [c, c+1) * cell_level0_px[0], y likewise";
-  j["density_per_mm2"] = g.density_per_mm2;
-  j["mean_area_um2"] = g.mean_area_um2;
-  std::ofstream out(path);
-  out << j.dump() << "\n";
-  out.flush();
-  if (!out) throw core::OutputError(path.string() + ": cannot write heatmap grid (disk full?)");
+  j["layout"] = "row-major; cell (c, r) covers level-0 x in [c, c+1) * cell_level0_px[0], y likewise; "
+                "null: not analysed (a damaged tile left out)";
+  auto values = [&](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (std::size_t i = 0; i < v.size(); ++i)
+      a.push_back(i < g.no_data.size() && g.no_data[i] ? nlohmann::json(nullptr) : nlohmann::json(v[i]));
+    return a;
+  };
+  j["density_per_mm2"] = values(g.density_per_mm2);
+  j["mean_area_um2"] = values(g.mean_area_um2);
+  write_atomically(path, j.dump() + "\n", "heatmap grid");
 }
 
 }  // namespace karyon::postprocess

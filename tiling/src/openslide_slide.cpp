@@ -1,10 +1,12 @@
 // OpenSlide backend. OpenSlide errors are sticky: once a handle reports an error every later call
-// fails, so each call is followed by openslide_get_error() and the first message is kept.
+// fails, so each call is followed by openslide_get_error() and the first message is kept. A read that
+// fails reopens the handle so that one damaged tile does not make the rest of the slide unreadable.
 #include <openslide.h>
 
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 
 #include "karyon/core/errors.hpp"
 #include "slide_backends.hpp"
@@ -68,13 +70,31 @@ class OpenSlideSlide final : public Slide {
                                   std::to_string(height) + " is empty or too large for one read");
     // One ARGB scratch buffer per thread: OpenSlide handles are thread-safe, the buffer is not.
     thread_local std::vector<std::uint32_t> argb;
-    // Zeroed: OpenSlide 3.4 leaves some areas it cannot decode untouched instead of transparent.
-    argb.assign(static_cast<std::size_t>(width) * height, 0);
-    openslide_read_region(osr_, argb.data(), x_level0, y_level0, level, width, height);
-    if (const char* err = openslide_get_error(osr_))
-      throw SlideError(path().string() + ": read failed at level " + std::to_string(level) + " (" +
-                       std::to_string(x_level0) + ", " + std::to_string(y_level0) + ") " + std::to_string(width) +
-                       "x" + std::to_string(height) + ": " + err);
+    auto read_into_argb = [&] {
+      // Zeroed: OpenSlide 3.4 leaves some areas it cannot decode untouched instead of transparent.
+      argb.assign(static_cast<std::size_t>(width) * height, 0);
+      openslide_read_region(osr_, argb.data(), x_level0, y_level0, level, width, height);
+      const char* err = openslide_get_error(osr_);
+      return err ? std::optional<std::string>(err) : std::nullopt;
+    };
+    std::optional<std::string> error;
+    {
+      std::shared_lock lock(handle_mutex_);
+      error = read_into_argb();
+    }
+    if (error) {
+      // The error may be another thread's (it is sticky on the shared handle): alone on a fresh handle,
+      // read again. Failing again means this region itself cannot be decoded.
+      std::unique_lock lock(handle_mutex_);
+      reopen();
+      error = read_into_argb();
+      if (error) {
+        reopen();  // leave a clean handle for the other areas
+        throw core::DamagedRegion(path().string() + ": read failed at level " + std::to_string(level) + " (" +
+                                  std::to_string(x_level0) + ", " + std::to_string(y_level0) + ") " +
+                                  std::to_string(width) + "x" + std::to_string(height) + ": " + *error);
+      }
+    }
     out.resize(width, height);
     std::uint8_t* dst = out.pixels.data();
     for (const std::uint32_t v : argb) {
@@ -119,12 +139,25 @@ class OpenSlideSlide final : public Slide {
     metadata_.mpp_y.reset();
   }
 
+  // Replaces the handle by a fresh one (caller holds handle_mutex_ exclusively). A file that no longer
+  // opens is a fatal error for the whole slide.
+  void reopen() const {
+    openslide_t* fresh = openslide_open(path().c_str());
+    if (fresh == nullptr || openslide_get_error(fresh) != nullptr) {
+      if (fresh) openslide_close(fresh);
+      throw SlideError(path().string() + ": cannot reopen after a read error (file changed or removed?)");
+    }
+    openslide_close(osr_);
+    osr_ = fresh;
+  }
+
   void throw_if_error(const fs::path& path, const char* what) const {
     if (const char* err = openslide_get_error(osr_))
       throw SlideError(path.string() + ": cannot " + what + ": " + err);
   }
 
-  openslide_t* osr_ = nullptr;
+  mutable openslide_t* osr_ = nullptr;
+  mutable std::shared_mutex handle_mutex_;  // shared: reads; exclusive: reopening after an error
 };
 
 }  // namespace

@@ -11,7 +11,7 @@ void ReaderPool::Handle::release() {
 
 ReaderPool::ReaderPool(const Slide& slide, const TilePlan& plan, ReaderPoolOptions options,
                        const core::CancelToken* cancel)
-    : plan_(plan), reader_(slide, plan), cancel_(cancel) {
+    : plan_(plan), slide_(slide), reader_(slide, plan), strict_(options.strict), cancel_(cancel) {
   const int threads = std::max(1, options.threads);
   const int buffers = threads + std::max(1, options.capacity);
   for (int i = 0; i < buffers; ++i) free_.push_back(std::make_unique<TileData>());
@@ -51,7 +51,13 @@ void ReaderPool::reader_loop() {
     try {
       if (cancel_ && cancel_->cancelled()) throw core::Cancelled();
       buffer->tile = plan_.tiles[index];
-      reader_.read(buffer->tile, buffer->image);
+      buffer->damage.reset();
+      try {
+        reader_.read(buffer->tile, buffer->image);
+      } catch (const core::DamagedRegion& e) {
+        if (strict_) throw;
+        read_around_damage(*buffer, e);
+      }
       {
         std::lock_guard lock(mutex_);
         ready_.push_back(std::move(buffer));
@@ -64,6 +70,24 @@ void ReaderPool::reader_loop() {
     }
     tile_ready_.notify_one();
   }
+}
+
+// Clinical slides do have damaged tiles: the next coarser level that decodes stands in (blurrier, but
+// nuclei are still found); else only the parts that do not decode are left out (white). Either way the
+// damage is reported.
+void ReaderPool::read_around_damage(TileData& buffer, const core::DamagedRegion& error) const {
+  buffer.damage = TileDamage{error.what(), -1};
+  const int levels = static_cast<int>(slide_.metadata().levels.size());
+  for (int level = plan_.resolution.read_level + 1; level < levels; ++level) {
+    try {
+      reader_.read_at_level(buffer.tile, buffer.image, level);
+      buffer.damage->read_level = level;
+      return;
+    } catch (const core::DamagedRegion&) {
+    }
+  }
+  reader_.read_at_level(buffer.tile, buffer.image, plan_.resolution.read_level, &buffer.damage->holes);
+  if (buffer.damage->holes.empty()) buffer.damage.reset();  // it decoded on a second try after all
 }
 
 void ReaderPool::cancel() {

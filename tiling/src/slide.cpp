@@ -4,6 +4,8 @@
 
 #include <openslide.h>
 
+#include <algorithm>
+#include <cmath>
 #include <system_error>
 
 #include "karyon/core/errors.hpp"
@@ -64,6 +66,40 @@ int Slide::best_level_for_downsample(double downsample) const {
     if (levels[i].downsample <= downsample * (1.0 + 1e-6) && levels[i].downsample > levels[best].downsample)
       best = i;
   return best;
+}
+
+std::vector<core::Level0Rect> read_region_around_damage(const Slide& slide, int level, std::int64_t x_level0,
+                                                        std::int64_t y_level0, int width, int height,
+                                                        core::RgbImage& out, int block) {
+  try {
+    slide.read_region(level, x_level0, y_level0, width, height, out);
+    return {};
+  } catch (const core::DamagedRegion&) {
+  }
+  const double ds = slide.metadata().levels.at(static_cast<std::size_t>(level)).downsample;
+  out.resize(width, height);
+  std::fill(out.pixels.begin(), out.pixels.end(), std::uint8_t{255});
+  std::vector<core::Level0Rect> holes;
+  core::RgbImage piece;
+  // Blocks on the level's own grid (multiples of `block` from the slide origin), not on this read's: two
+  // overlapping reads then lose exactly the same pixels.
+  const auto lx0 = static_cast<std::int64_t>(std::llround(x_level0 / ds)), ly0 = static_cast<std::int64_t>(std::llround(y_level0 / ds));
+  auto grid_floor = [&](std::int64_t v) { return (v >= 0 ? v : v - block + 1) / block * block; };
+  for (std::int64_t gy = grid_floor(ly0); gy < ly0 + height; gy += block)
+    for (std::int64_t gx = grid_floor(lx0); gx < lx0 + width; gx += block) {
+      const std::int64_t bx = std::max(gx, lx0), by = std::max(gy, ly0);
+      const int bw = static_cast<int>(std::min(gx + block, lx0 + width) - bx);
+      const int bh = static_cast<int>(std::min(gy + block, ly0 + height) - by);
+      const std::int64_t x0 = std::llround(bx * ds), y0 = std::llround(by * ds);
+      try {
+        slide.read_region(level, x0, y0, bw, bh, piece);
+        for (int y = 0; y < bh; ++y)
+          std::copy_n(piece.row(y), bw * 3, out.row(static_cast<int>(by - ly0) + y) + (bx - lx0) * 3);
+      } catch (const core::DamagedRegion&) {
+        holes.push_back({x0, y0, std::llround((bx + bw) * ds) - x0, std::llround((by + bh) * ds) - y0});
+      }
+    }
+  return holes;
 }
 
 }  // namespace karyon::tiling

@@ -200,15 +200,23 @@ std::vector<Tap> taps(std::int64_t i0, int n, double f, std::int64_t j0) {
 
 }  // namespace
 
-void TileReader::read(const Tile& tile, core::RgbImage& out) const {
+void TileReader::read(const Tile& tile, core::RgbImage& out) const { read_at_level(tile, out, plan_.resolution.read_level); }
+
+void TileReader::read_at_level(const Tile& tile, core::RgbImage& out, int level,
+                               std::vector<core::Level0Rect>* holes) const {
   const auto& res = plan_.resolution;
-  const double ds = res.read_downsample;
+  auto read_level_region = [&](std::int64_t x0, std::int64_t y0, int w, int h, core::RgbImage& pixels) {
+    if (!holes) return slide_.read_region(level, x0, y0, w, h, pixels);
+    const auto found = read_region_around_damage(slide_, level, x0, y0, w, h, pixels);
+    holes->insert(holes->end(), found.begin(), found.end());
+  };
+  const double ds = slide_.metadata().levels.at(static_cast<std::size_t>(level)).downsample;
   const double fx = res.scale_x / ds, fy = res.scale_y / ds;  // level pixels per analysis pixel
   const int T = plan_.tile_size;
   core::StageTimer read_time("read_decode");
   if (std::abs(fx - 1.0) < 1e-6 && std::abs(fy - 1.0) < 1e-6) {
-    slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(tile.rect.x * res.scale_x)),
-                       static_cast<std::int64_t>(std::llround(tile.rect.y * res.scale_y)), T, T, out);
+    read_level_region(static_cast<std::int64_t>(std::llround(tile.rect.x * res.scale_x)),
+                      static_cast<std::int64_t>(std::llround(tile.rect.y * res.scale_y)), T, T, out);
     return;
   }
   // Resampling on the slide's global grid: a box filter over k x k level pixels (blocks aligned to the
@@ -223,16 +231,16 @@ void TileReader::read(const Tile& tile, core::RgbImage& out) const {
   const std::int64_t bx1 = first_block(tile.rect.x + T - 1, gx) + 2, by1 = first_block(tile.rect.y + T - 1, gy) + 2;
   const int bw = static_cast<int>(bx1 - bx0), bh = static_cast<int>(by1 - by0);
   thread_local core::RgbImage level_pixels;
-  slide_.read_region(res.read_level, static_cast<std::int64_t>(std::llround(static_cast<double>(bx0 * kx) * ds)),
-                     static_cast<std::int64_t>(std::llround(static_cast<double>(by0 * ky) * ds)), bw * kx, bh * ky,
-                     level_pixels);
+  read_level_region(static_cast<std::int64_t>(std::llround(static_cast<double>(bx0 * kx) * ds)),
+                    static_cast<std::int64_t>(std::llround(static_cast<double>(by0 * ky) * ds)), bw * kx, bh * ky,
+                    level_pixels);
   read_time.stop();
   core::StageTimer resample_time("resample");
   // Block means in float (INTER_AREA at an integer factor is the exact k x k mean), so the bilinear
   // step below works on unrounded values.
-  const cv::Mat level(bh * ky, bw * kx, CV_8UC3, level_pixels.pixels.data());
+  const cv::Mat level_mat(bh * ky, bw * kx, CV_8UC3, level_pixels.pixels.data());
   thread_local cv::Mat level_f, block_mat;
-  level.convertTo(level_f, CV_32FC3);
+  level_mat.convertTo(level_f, CV_32FC3);
   if (kx > 1 || ky > 1) cv::resize(level_f, block_mat, cv::Size(bw, bh), 0, 0, cv::INTER_AREA);
   else block_mat = level_f;
   const float* blocks = block_mat.ptr<float>(0);

@@ -25,6 +25,13 @@ class SlideError : public Error {
   using Error::Error;
 };
 
+// One area of a readable slide cannot be decoded (a damaged JPEG tile, ...); the slide stays usable for
+// other areas, so a caller may read around it (coarser level, leave the area out) instead of giving up.
+class DamagedRegion : public SlideError {
+ public:
+  using SlideError::SlideError;
+};
+
 // A model file or model card is missing, corrupt or inconsistent.
 class ModelError : public Error {
  public:

@@ -18,6 +18,7 @@
 
 #include "karyon/core/geometry.hpp"
 #include "karyon/core/progress.hpp"
+#include "karyon/postprocess/result_store.hpp"
 
 namespace karyon::pipeline {
 
@@ -39,6 +40,9 @@ struct AnalyzeOptions {
   bool overwrite = false;             // replace an earlier run's results, or files named like them, in out_dir
   bool gzip = false;                  // nuclei.geojson.gz instead of nuclei.geojson
   double heatmap_cell_um = 100;
+  // A tile that cannot be decoded ends the run, instead of being read from a coarser level or left out
+  // (and reported).
+  bool strict = false;
 };
 
 struct AnalyzeProgress {
@@ -58,6 +62,7 @@ struct AnalyzeSummary {
   double seconds = 0;
   std::filesystem::path store, geojson, csv, heatmap_png, heatmap_json, summary_json;
   std::vector<std::string> warnings;
+  std::vector<postprocess::DamagedTile> damaged_tiles;  // this run's and the resumed runs'
 };
 
 // Every option, the model (card and weights) and the slide are checked before anything is written to

@@ -72,6 +72,7 @@ struct ReportRow {
   SlideStatus status = SlideStatus::Pending;
   std::int64_t nuclei = -1;    // -1: unknown (not finished)
   std::int64_t tiles = -1;     // tiles planned
+  std::int64_t damaged_tiles = 0;  // tiles read from a coarser level or left out (summary.json damaged_tiles)
   double seconds = 0;          // analysis time of the run that finished it (this one or an earlier one)
   std::string error;           // why it failed or was skipped; empty otherwise
   bool reused = false;         // finished by an earlier run, nothing recomputed

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "karyon/core/geometry.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
 namespace karyon::postprocess {
@@ -16,6 +17,7 @@ struct HeatmapGrid {
   int cols = 0, rows = 0;
   std::vector<double> density_per_mm2;  // row-major, cols * rows
   std::vector<double> mean_area_um2;    // 0 where a cell has no nucleus
+  std::vector<std::uint8_t> no_data;    // 1: the cell was not analysed (a damaged tile left out)
 };
 
 // The empty grid (geometry only) over a width x height level-0 slide with µm/px mpp_x, mpp_y. Throws
@@ -25,6 +27,11 @@ HeatmapGrid heatmap_geometry(std::int64_t width, std::int64_t height, double mpp
 // That grid, filled with the store's nuclei.
 HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
                             double mpp_y, double cell_um);
+// Marks the cells whose centre lies in `area` (level-0 px) as not analysed: a hole in the map rather
+// than a density of zero.
+void mark_no_data(HeatmapGrid& grid, const core::Level0Rect& area);
+// Both written to PATH.partial and renamed, so a file with the final name is always complete.
+// PNG: inferno, white where no nucleus, grey where not analysed. JSON: null where not analysed.
 void write_heatmap_png(const HeatmapGrid& grid, const std::filesystem::path& path);
 void write_heatmap_json(const HeatmapGrid& grid, const std::filesystem::path& path);
 

@@ -16,11 +16,23 @@
 #include <string>
 #include <vector>
 
+#include "karyon/core/geometry.hpp"
 #include "karyon/core/nucleus.hpp"
 
 namespace karyon::postprocess {
 
 inline constexpr int kStoreSchemaVersion = 1;
+
+// A planned tile whose area could not be decoded at the analysis level (clinical slides have damaged
+// tiles): read from a coarser level instead, or left out.
+struct DamagedTile {
+  std::int64_t tile_id = 0;
+  core::Level0Rect area;  // the part of the slide the tile owns (its core), level-0 px
+  std::string problem;    // the reader's message
+  int read_level = -1;    // the coarser level used; -1: none decodes it
+  std::vector<core::Level0Rect> left_out_areas;  // read_level -1: the parts of `area` not analysed, no nuclei there
+  bool left_out() const { return read_level < 0; }
+};
 
 struct ReviewEdit {
   std::int64_t id = 0;
@@ -43,6 +55,10 @@ class ResultStore {
 
   void set_meta(const std::string& key, const std::string& value);
   std::optional<std::string> meta(const std::string& key) const;
+
+  // Damaged tiles of this run and of the runs it resumed (one record per tile id, the latest wins).
+  void add_damaged_tile(const DamagedTile& tile);
+  std::vector<DamagedTile> damaged_tiles() const;
 
   // One transaction: inserts `nuclei` (ignoring any already stored under the same uuid, so that a
   // resumed run can replay a tile) and marks `final_tiles` done. Fills in the nuclei's ids; returns

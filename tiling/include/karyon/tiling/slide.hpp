@@ -64,6 +64,13 @@ class Slide {
   SlideMetadata metadata_;
 };
 
+// Like slide.read_region, but an area that cannot be decoded (core::DamagedRegion) is read around in
+// blocks of `block` level px: blocks that still fail stay white and come back as level-0 rects (empty
+// when nothing failed). Other errors still throw.
+std::vector<core::Level0Rect> read_region_around_damage(const Slide& slide, int level, std::int64_t x_level0,
+                                                        std::int64_t y_level0, int width, int height,
+                                                        core::RgbImage& out, int block = 64);
+
 // Largest width/height Karyon accepts: 10^7 px is 2.5 m at 0.25 µm/px; anything above is a
 // corrupt header, and refusing it early avoids absurd allocations later.
 inline constexpr std::int64_t kMaxSlideDimension = 10'000'000;

@@ -48,8 +48,9 @@ struct TissueOptions {
 };
 
 // Reads a thumbnail whose longer side is at most `max_side`, in constant memory (strips), from the
-// best pyramid level. `downsample` receives level-0 pixels per thumbnail pixel.
-core::RgbImage read_thumbnail(const Slide& slide, int max_side, double& downsample);
+// best pyramid level. `downsample` receives level-0 pixels per thumbnail pixel. Areas that cannot be
+// decoded (core::DamagedRegion) come back white and, if `damaged` is given, marked there (255).
+core::RgbImage read_thumbnail(const Slide& slide, int max_side, double& downsample, core::Mask* damaged = nullptr);
 
 // Saturation/brightness threshold (Otsu, floored) + morphology + small-component removal.
 TissueMask detect_tissue(const Slide& slide, const TissueOptions& options = {});
@@ -96,8 +97,13 @@ TilePlan plan_tiles(const Slide& slide, const AnalysisResolution& resolution, co
 class TileReader {
  public:
   TileReader(const Slide& slide, const TilePlan& plan) : slide_(slide), plan_(plan) {}
-  // `out` becomes tile_size x tile_size RGB; outside the slide is white. Throws SlideError.
+  // `out` becomes tile_size x tile_size RGB; outside the slide is white. Throws SlideError
+  // (core::DamagedRegion when only this area cannot be decoded).
   void read(const Tile& tile, core::RgbImage& out) const;
+  // The same tile resampled from another pyramid level (e.g. a coarser one around a damaged area). With
+  // `holes`, areas that cannot be decoded are left white and added there (level-0 rects) instead of thrown.
+  void read_at_level(const Tile& tile, core::RgbImage& out, int level,
+                     std::vector<core::Level0Rect>* holes = nullptr) const;
 
  private:
   const Slide& slide_;
