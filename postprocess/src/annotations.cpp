@@ -43,14 +43,8 @@ bool nucleus_from_mask(const cv::Mat& binary, int ox, int oy, const std::string&
 // Label maps and masks are PNG or TIFF. OpenCV decodes many more formats by content (DICOM through GDCM,
 // Radiance HDR, PFM, PxM, ...), whose decoders trust sizes in the file: those are refused before decoding.
 bool png_or_tiff_signature(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char m[8] = {};
-  if (!in.read(reinterpret_cast<char*>(m), sizeof m)) return false;
-  const bool png = m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G' && m[4] == 0x0D && m[5] == 0x0A &&
-                   m[6] == 0x1A && m[7] == 0x0A;
-  const bool tiff = (m[0] == 'I' && m[1] == 'I' && (m[2] == 42 || m[2] == 43) && m[3] == 0) ||
-                    (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && (m[3] == 42 || m[3] == 43));
-  return png || tiff;
+  const auto signature = core::raster_signature(path);
+  return signature == core::RasterSignature::Png || signature == core::RasterSignature::Tiff;
 }
 
 cv::Mat read_image(const fs::path& path, int flags) {

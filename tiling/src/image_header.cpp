@@ -3,6 +3,7 @@
 #include <fstream>
 #include <vector>
 
+#include "karyon/core/files.hpp"
 #include "tiff_handle.hpp"
 
 namespace karyon::tiling {
@@ -59,15 +60,7 @@ std::optional<Size> tiff_size(const fs::path& path) {
 }  // namespace
 
 bool has_plain_image_signature(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char m[8] = {};
-  if (!in.read(reinterpret_cast<char*>(m), sizeof m)) return false;
-  const bool png = m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G' && m[4] == 0x0D && m[5] == 0x0A &&
-                   m[6] == 0x1A && m[7] == 0x0A;
-  const bool jpeg = m[0] == 0xFF && m[1] == 0xD8 && m[2] == 0xFF;
-  const bool tiff = (m[0] == 'I' && m[1] == 'I' && (m[2] == 42 || m[2] == 43) && m[3] == 0) ||
-                    (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && (m[3] == 42 || m[3] == 43));
-  return png || jpeg || tiff;
+  return core::raster_signature(path) != core::RasterSignature::Unknown;
 }
 
 std::optional<Size> image_size_from_header(const fs::path& path) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -43,6 +44,24 @@ inline std::optional<std::string> input_path_problem(const std::filesystem::path
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return std::nullopt;
   return regular_file_problem(path);
+}
+
+// The raster format a file's first bytes announce. Readers hand only these to OpenCV: its other decoders
+// (DICOM through GDCM, Radiance HDR, PFM, PxM, ...) trust sizes written in the file.
+enum class RasterSignature { Unknown, Png, Jpeg, Tiff };
+
+inline RasterSignature raster_signature(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char m[8] = {};
+  if (!in.read(reinterpret_cast<char*>(m), sizeof m)) return RasterSignature::Unknown;
+  if (m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G' && m[4] == 0x0D && m[5] == 0x0A && m[6] == 0x1A &&
+      m[7] == 0x0A)
+    return RasterSignature::Png;
+  if (m[0] == 0xFF && m[1] == 0xD8 && m[2] == 0xFF) return RasterSignature::Jpeg;
+  if ((m[0] == 'I' && m[1] == 'I' && (m[2] == 42 || m[2] == 43) && m[3] == 0) ||
+      (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && (m[3] == 42 || m[3] == 43)))
+    return RasterSignature::Tiff;
+  return RasterSignature::Unknown;
 }
 
 }  // namespace karyon::core
