@@ -19,7 +19,6 @@
 #include "karyon/core/stage_profile.hpp"
 #include "karyon/core/uuid.hpp"
 #include "karyon/core/version.hpp"
-#include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/inference/worker_pool.hpp"
 #include "karyon/postprocess/geojson.hpp"

@@ -19,7 +19,6 @@
 
 #include "karyon/core/errors.hpp"
 #include "karyon/core/version.hpp"
-#include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
