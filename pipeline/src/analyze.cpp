@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 #include "karyon/core/resources.hpp"
 #include "karyon/core/stage_profile.hpp"
 #include "karyon/core/uuid.hpp"
@@ -37,18 +38,11 @@ using nlohmann::json;
 
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // Same run salt + tile + index → same UUID: a resumed run re-creates the ids it had, so the store
 // recognises what it already holds.
 std::string nucleus_uuid(std::uint64_t salt, std::int64_t tile, int index) {
-  const std::uint64_t a = mix(salt ^ mix(static_cast<std::uint64_t>(tile) * 1000003ULL + index));
-  return core::format_uuid_v4(a, mix(a ^ 0x5bd1e995ULL));
+  return core::name_based_uuid("run " + std::to_string(salt) + "/tile " + std::to_string(tile) + "/nucleus " +
+                               std::to_string(index));
 }
 
 std::string display_class(std::string name) {
@@ -494,16 +488,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   s["warnings"] = summary.warnings;
   // Written last and atomically: a complete summary.json is how `batch` knows a slide is finished.
   summary.summary_json = o.out_dir / "summary.json";
-  const fs::path partial = summary.summary_json.string() + ".partial";
-  {
-    std::ofstream out(partial);
-    out << s.dump(2) << "\n";
-    out.flush();
-    if (!out) throw core::OutputError(summary.summary_json.string() + ": cannot write (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(partial, summary.summary_json, ec);
-  if (ec) throw core::OutputError(summary.summary_json.string() + ": cannot write: " + ec.message());
+  core::write_file_atomically(summary.summary_json, s.dump(2) + "\n", "summary");
   return summary;
 }
 

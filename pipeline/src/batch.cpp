@@ -17,7 +17,10 @@
 #include <sstream>
 #include <spdlog/spdlog.h>
 
+#include "karyon/core/clock.hpp"
+#include "karyon/core/csv.hpp"
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 #include "karyon/core/version.hpp"
 #include "karyon/inference/model_card.hpp"
 #include "karyon/postprocess/result_store.hpp"
@@ -34,49 +37,12 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 std::string extension_of(const fs::path& p) {
   std::string e = lower(p.extension().string());
   return e.empty() ? e : e.substr(1);
 }
 
 bool wanted(const fs::path& p, const std::set<std::string>& exts) { return exts.count(extension_of(p)) > 0; }
-
-// Text written atomically: a reader (or a merge) never sees half a report, and kill -9 leaves either
-// the old or the new file.
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw core::OutputError(tmp.string() + ": cannot write (disk full or read-only?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw core::OutputError(path.string() + ": cannot replace with " + tmp.filename().string() + ": " + ec.message());
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
 
 json row_json(const ReportRow& r) {
   json j = {{"slide", r.slide}, {"output", r.output}, {"status", to_string(r.status)}};
@@ -188,7 +154,7 @@ class JsonLog {
   }
   void write(json j) {
     if (!out_.is_open()) return;
-    json line = {{"time", utc_now()}};
+    json line = {{"time", core::utc_timestamp()}};
     line.update(j);
     out_ << line.dump() << '\n';
     out_.flush();  // one complete line per event, even if we are killed right after
@@ -361,15 +327,15 @@ void write_report(const fs::path& out_dir, const BatchReport& r) {
     rows.push_back(row_json(row));
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f", row.seconds);
-    csv += csv_field(row.slide) + "," + csv_field(row.output) + "," + to_string(row.status) + "," +
+    csv += core::csv_field(row.slide) + "," + core::csv_field(row.output) + "," + to_string(row.status) + "," +
            (row.nuclei >= 0 ? std::to_string(row.nuclei) : "") + "," + (row.tiles >= 0 ? std::to_string(row.tiles) : "") +
-           "," + std::to_string(row.damaged_tiles) + "," + secs + "," + csv_field(row.error) + "\n";
+           "," + std::to_string(row.damaged_tiles) + "," + secs + "," + core::csv_field(row.error) + "\n";
   }
   json j = {{"karyon_version", core::version}, {"shard", shard_json(r.shard)}, {"started", r.started_utc},
             {"updated", r.updated_utc}, {"finished", r.finished}, {"slides_total", r.rows.size()},
             {"totals", totals}, {"slides", rows}};
-  write_atomically(report_path(out_dir, r.shard, "json"), j.dump(2) + "\n");
-  write_atomically(report_path(out_dir, r.shard, "csv"), csv);
+  core::write_file_atomically(report_path(out_dir, r.shard, "json"), j.dump(2) + "\n", "batch report");
+  core::write_file_atomically(report_path(out_dir, r.shard, "csv"), csv, "batch report");
 }
 
 BatchReport read_report(const fs::path& path) {
@@ -444,7 +410,7 @@ BatchReport merge_shard_reports(const fs::path& out_dir) {
     }
   }
   std::sort(merged.rows.begin(), merged.rows.end(), [](const auto& a, const auto& b) { return a.slide < b.slide; });
-  merged.updated_utc = utc_now();
+  merged.updated_utc = core::utc_timestamp();
   write_report(out_dir, merged);
   return merged;
 }
@@ -462,11 +428,11 @@ BatchResult run_batch(const BatchOptions& o, const std::function<void(const Batc
   BatchResult result;
   BatchReport& report = result.report;
   report.shard = o.shard;
-  report.started_utc = utc_now();
+  report.started_utc = core::utc_timestamp();
   const int total = static_cast<int>(o.slides.size());
 
   auto save = [&] {
-    report.updated_utc = utc_now();
+    report.updated_utc = core::utc_timestamp();
     write_report(o.out_dir, report);
   };
   auto emit = [&](BatchEventKind kind, int index, const ReportRow* row, bool resumed, json extra = json::object()) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/csv.hpp"
 #include "karyon/core/files.hpp"
 #include "karyon/core/uuid.hpp"
 #include "karyon/postprocess/nucleus_statistics.hpp"
@@ -24,7 +25,7 @@ namespace {
 // Buffered writer to a plain or gzip file, writing PATH.partial and renaming on close().
 class OutputFile {
  public:
-  explicit OutputFile(const fs::path& path) : path_(path), partial_(path.string() + ".partial") {
+  explicit OutputFile(const fs::path& path) : path_(path), partial_(core::partial_path(path).string()) {
     gzip_ = path.extension() == ".gz";
     if (gzip_) gz_ = gzopen(partial_.c_str(), "wb1");  // fast: exports are read once, stored long
     else file_ = std::fopen(partial_.c_str(), "wb");
@@ -62,9 +63,7 @@ class OutputFile {
     gz_ = nullptr;
     file_ = nullptr;
     if (!ok) fail();
-    std::error_code ec;
-    fs::rename(partial_, path_, ec);
-    if (ec) throw core::OutputError(path_.string() + ": cannot rename from .partial: " + ec.message());
+    core::replace_with_partial(path_, "export");
   }
 
  private:
@@ -132,12 +131,6 @@ std::string read_all(const fs::path& path) {
   gzclose(gz);
   if (failed) throw core::InvalidArgument(path.string() + ": corrupt gzip data");
   return data;
-}
-
-std::string random_uuid() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::uint64_t a = rng();
-  return core::format_uuid_v4(a, rng());
 }
 
 std::vector<core::Point> parse_ring(const nlohmann::json& ring, const std::string& where) {
@@ -258,7 +251,7 @@ std::int64_t export_csv(const ResultStore& store, const fs::path& path, const Ex
   for (const auto& [name, member] : measurement_columns()) {
     (void)member;
     out.put(",");
-    out.put(json_string(name));
+    out.put(core::csv_field(name));
   }
   out.put("\n");
   std::int64_t n = 0;
@@ -266,7 +259,7 @@ std::int64_t export_csv(const ResultStore& store, const fs::path& path, const Ex
       [&](const core::Nucleus& nu) {
         if (!exported(nu, options)) return;
         ++n;
-        out.put(std::to_string(nu.id) + "," + nu.uuid + "," + json_string(nu.class_name) + ",");
+        out.put(std::to_string(nu.id) + "," + core::csv_field(nu.uuid) + "," + core::csv_field(nu.class_name) + ",");
         out.put_general(nu.score);
         out.put(std::string(",") + core::to_string(nu.state) + ",");
         out.put(nu.centroid.x, 2);
@@ -328,7 +321,7 @@ std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
       } else {
         continue;  // points, lines: not nuclei
       }
-      n.uuid = f.contains("id") && f["id"].is_string() ? f["id"].get<std::string>() : random_uuid();
+      n.uuid = f.contains("id") && f["id"].is_string() ? f["id"].get<std::string>() : core::random_uuid();
       const auto props = f.value("properties", nlohmann::json::object());
       if (props.contains("classification") && props["classification"].is_object()) {
         auto parsed = parse_qupath_classification(props["classification"].value("name", "Nucleus"));

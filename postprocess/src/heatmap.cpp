@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/files.hpp"
 
 namespace karyon::postprocess {
 
@@ -38,28 +39,6 @@ void mark_no_data(HeatmapGrid& g, const core::Level0Rect& area) {
   for (int r = r0; r < r1; ++r)
     for (int c = c0; c < c1; ++c) g.no_data[static_cast<std::size_t>(r) * g.cols + c] = 1;
 }
-
-namespace {
-
-// The .partial + rename rule of every Karyon output.
-void write_atomically(const std::filesystem::path& path, const std::string& bytes, const char* what) {
-  const std::filesystem::path partial = path.string() + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(partial, ignored);
-      throw core::OutputError(path.string() + ": cannot write " + what + " (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(partial, path, ec);
-  if (ec) throw core::OutputError(path.string() + ": cannot write " + what + ": " + ec.message());
-}
-
-}  // namespace
 
 HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::int64_t height, double mpp_x,
                             double mpp_y, double cell_um) {
@@ -102,7 +81,7 @@ void write_heatmap_png(const HeatmapGrid& g, const std::filesystem::path& path) 
   cv::resize(colour, colour, {}, up, up, cv::INTER_NEAREST);
   std::vector<std::uint8_t> png;
   if (!cv::imencode(".png", colour, png)) throw core::OutputError(path.string() + ": cannot encode heatmap PNG");
-  write_atomically(path, std::string(png.begin(), png.end()), "heatmap PNG");
+  core::write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()), "heatmap PNG");
 }
 
 void write_heatmap_json(const HeatmapGrid& g, const std::filesystem::path& path) {
@@ -121,7 +100,7 @@ void write_heatmap_json(const HeatmapGrid& g, const std::filesystem::path& path)
   };
   j["density_per_mm2"] = values(g.density_per_mm2);
   j["mean_area_um2"] = values(g.mean_area_um2);
-  write_atomically(path, j.dump() + "\n", "heatmap grid");
+  core::write_file_atomically(path, j.dump() + "\n", "heatmap grid");
 }
 
 }  // namespace karyon::postprocess

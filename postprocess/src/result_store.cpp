@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
+#include "karyon/core/clock.hpp"
 #include "karyon/core/errors.hpp"
 
 namespace karyon::postprocess {
@@ -56,15 +57,6 @@ core::ReviewState parse_state(const std::string& s) {
                   core::ReviewState::Deleted, core::ReviewState::Drawn})
     if (s == core::to_string(st)) return st;
   return core::ReviewState::Unreviewed;
-}
-
-std::string now_utc() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Read order of read_nucleus(); queries name the nuclei table `n`.
@@ -196,7 +188,7 @@ struct ResultStore::Impl {
     q.bind(3, before);
     q.bind(4, after);
     q.bind(5, user);
-    q.bind(6, now_utc());
+    q.bind(6, core::utc_timestamp());
     q.exec();
   }
 
@@ -325,7 +317,7 @@ std::int64_t ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::
   return impl_->in_transaction("cannot store results (disk full or read-only?)", [&] {
     std::int64_t inserted = 0;
     for (auto& n : nuclei) inserted += impl_->insert(n);
-    const std::string at = now_utc();
+    const std::string at = core::utc_timestamp();
     for (const auto t : final_tiles) {
       SQLite::Statement q(*impl_->db, "INSERT OR REPLACE INTO tiles (id, finished_at) VALUES (?, ?)");
       q.bind(1, static_cast<std::int64_t>(t));

@@ -286,3 +286,48 @@ TEST(GeoJson, export_into_a_missing_folder_fails_cleanly) {
 }
 
 }  // namespace
+
+// Issue 15 item 5: nuclei.csv is RFC 4180, checked by Python's csv module (what a lab's script reads it
+// with): a class name with a comma and quotes, and an imported id with a comma, come back intact, and
+// every row has the header's number of fields with the values the store holds.
+TEST(GeoJson, nuclei_csv_round_trips_through_pythons_csv_module) {
+  auto store = store_with_nuclei("csv_rfc4180.sqlite", 3);
+  const std::string tricky_class = "Tumor, \"grade 2\"";
+  store.set_class(1, tricky_class, "pat");
+  core::Nucleus drawn;
+  drawn.uuid = "imported,id \"7\"";
+  drawn.polygon.outer = {{100, 100}, {110, 100}, {110, 110}};
+  postprocess::set_bounds_and_centroid(drawn);
+  store.add_drawn(drawn, "pat");
+  const auto csv = test::scratch_dir() / "rfc4180.csv";
+  ASSERT_EQ(postprocess::export_csv(store, csv), 4);
+
+  const auto parsed = test::scratch_dir() / "rfc4180.json";
+  const std::string cmd = "python3 -c 'import csv, json, sys; rows = list(csv.reader(open(sys.argv[1], newline=\"\")));"
+                          " json.dump(rows, open(sys.argv[2], \"w\"))' '" +
+                          csv.string() + "' '" + parsed.string() + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto rows = read_json(parsed);
+  ASSERT_EQ(rows.size(), 5u);  // header + 4 nuclei
+  const auto& header = rows[0];
+  const auto column = [&](const std::string& name) {
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (header[i] == name) return i;
+    ADD_FAILURE() << "no column " << name;
+    return std::size_t{0};
+  };
+  std::map<std::string, nlohmann::json> by_uuid;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    EXPECT_EQ(rows[r].size(), header.size()) << "row " << r;
+    by_uuid[rows[r][column("uuid")].get<std::string>()] = rows[r];
+  }
+  const std::string reclassified = "00000000-0000-4000-8000-100000000000";
+  ASSERT_EQ(by_uuid.count(reclassified), 1u);
+  EXPECT_EQ(by_uuid[reclassified][column("class")], tricky_class);
+  ASSERT_EQ(by_uuid.count(drawn.uuid), 1u);
+  EXPECT_EQ(by_uuid[drawn.uuid][column("state")], "drawn");
+  EXPECT_EQ(by_uuid[drawn.uuid][column("class")], "Nucleus");
+  const auto& plain = by_uuid["00000000-0000-4000-8000-100000000001"];
+  EXPECT_DOUBLE_EQ(std::stod(plain[column("score")].get<std::string>()), 0.75);
+  EXPECT_DOUBLE_EQ(std::stod(plain[column("centroid_x_px")].get<std::string>()), 14.0);
+}

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/hash.hpp"
 #include "karyon/core/uuid.hpp"
 #include "tiff_handle.hpp"
 
@@ -24,15 +25,10 @@ using core::InvalidArgument;
 using core::OutputError;
 
 namespace {
+using core::mix64;
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 std::uint64_t hash(std::uint64_t seed, std::int64_t a, std::int64_t b, std::uint64_t salt) {
-  return mix(seed ^ mix(static_cast<std::uint64_t>(a) ^ mix(static_cast<std::uint64_t>(b) ^ mix(salt))));
+  return mix64(seed ^ mix64(static_cast<std::uint64_t>(a) ^ mix64(static_cast<std::uint64_t>(b) ^ mix64(salt))));
 }
 double unit(std::uint64_t h) { return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -91,16 +87,16 @@ class Scene {
     const std::uint64_t h = hash(o_.seed, i, j, 0x6e75636c);
     const double um = 1.0 / o_.mpp;
     Nucleus n;
-    n.cx = (i + 0.5) * cell_px_ + (unit(mix(h ^ 1)) * 2 - 1) * 3 * um;
-    n.cy = (j + 0.5) * cell_px_ + (unit(mix(h ^ 2)) * 2 - 1) * 3 * um;
+    n.cx = (i + 0.5) * cell_px_ + (unit(mix64(h ^ 1)) * 2 - 1) * 3 * um;
+    n.cy = (j + 0.5) * cell_px_ + (unit(mix64(h ^ 2)) * 2 - 1) * 3 * um;
     const auto snap_x = snap(i * cell_px_, (i + 1) * cell_px_), snap_y = snap(j * cell_px_, (j + 1) * cell_px_);
     if (snap_x) n.cx = *snap_x;
     if (snap_y) n.cy = *snap_y;
     n.border = snap_x || snap_y;
-    if (!n.border && unit(mix(h ^ 3)) >= o_.nucleus_density) return std::nullopt;
-    n.a = (3.0 + 2.5 * unit(mix(h ^ 4))) * um;
-    n.b = n.a * (0.6 + 0.4 * unit(mix(h ^ 5)));
-    n.angle = unit(mix(h ^ 6)) * std::numbers::pi;
+    if (!n.border && unit(mix64(h ^ 3)) >= o_.nucleus_density) return std::nullopt;
+    n.a = (3.0 + 2.5 * unit(mix64(h ^ 4))) * um;
+    n.b = n.a * (0.6 + 0.4 * unit(mix64(h ^ 5)));
+    n.angle = unit(mix64(h ^ 6)) * std::numbers::pi;
     n.id_hash = h;
     const double r = n.a + 2;
     if (n.cx - r < 0 || n.cy - r < 0 || n.cx + r >= o_.width || n.cy + r >= o_.height) return std::nullopt;
@@ -124,7 +120,7 @@ class Scene {
 
  private:
   static std::uint8_t clamp(int v) { return static_cast<std::uint8_t>(std::clamp(v, 0, 255)); }
-  double phase(int k) const { return unit(mix(o_.seed * 31 + k)) * 2 * std::numbers::pi; }
+  double phase(int k) const { return unit(mix64(o_.seed * 31 + k)) * 2 * std::numbers::pi; }
   std::optional<double> snap(double lo, double hi) const {
     auto it = std::lower_bound(lines_.begin(), lines_.end(), lo);
     if (it != lines_.end() && *it < hi) return *it;
@@ -137,7 +133,7 @@ class Scene {
   std::vector<double> lines_;
 };
 
-std::string uuid_from(std::uint64_t h) { return core::format_uuid_v4(mix(h ^ 0xa), mix(h ^ 0xb)); }
+std::string uuid_from(std::uint64_t h) { return core::name_based_uuid("synthetic nucleus " + std::to_string(h)); }
 
 void render_tile(const Scene& scene, int level, double ds, std::int64_t tx, std::int64_t ty, int tile,
                  std::vector<std::uint8_t>& buf) {

@@ -2,7 +2,6 @@
 
 #include <QFutureWatcher>
 #include <QUndoCommand>
-#include <QUuid>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
 #include <cmath>
@@ -15,6 +14,7 @@
 #endif
 
 #include "karyon/core/errors.hpp"
+#include "karyon/core/uuid.hpp"
 #include "karyon/postprocess/nucleus_builder.hpp"
 
 namespace karyon::ui {
@@ -278,7 +278,7 @@ qint64 ReviewSession::drawNucleus(const core::Polygon& polygon) {
   try {
     if (polygon.outer.size() < 3) throw core::InvalidArgument("a drawn nucleus needs at least 3 points");
     core::Nucleus n;
-    n.uuid = QUuid::createUuid().toString(QUuid::WithoutBraces).toStdString();
+    n.uuid = core::random_uuid();
     n.score = 1;  // drawn by a person: certain by definition, never at the head of the review queue
     n = withPolygon(std::move(n), polygon);
     const qint64 id = m_store->add_drawn(n, m_user.toStdString());

@@ -11,6 +11,9 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "karyon/core/errors.hpp"
 
 namespace karyon::core {
 
@@ -62,6 +65,34 @@ inline RasterSignature raster_signature(const std::filesystem::path& path) {
       (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && (m[3] == 42 || m[3] == 43)))
     return RasterSignature::Tiff;
   return RasterSignature::Unknown;
+}
+
+// Every output Karyon writes goes to PATH.partial first and is renamed over PATH when complete: a reader
+// (the app, a batch merge, a resumed run) never sees half a file, and kill -9 leaves the old file or the new.
+inline std::filesystem::path partial_path(const std::filesystem::path& path) { return path.string() + ".partial"; }
+
+// Renames the finished PATH.partial over PATH.
+inline void replace_with_partial(const std::filesystem::path& path, std::string_view what) {
+  std::error_code ec;
+  std::filesystem::rename(partial_path(path), path, ec);
+  if (ec) throw OutputError(path.string() + ": cannot write " + std::string(what) + ": " + ec.message());
+}
+
+// Writes `bytes` to `path` by way of PATH.partial; on failure the partial file is removed and OutputError
+// names the path and `what` ("heatmap", "batch report", ...).
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes, std::string_view what) {
+  const std::filesystem::path partial = partial_path(path);
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      throw OutputError(path.string() + ": cannot write " + std::string(what) + " (disk full or read-only folder?)");
+    }
+  }
+  replace_with_partial(path, what);
 }
 
 }  // namespace karyon::core
