@@ -1,7 +1,5 @@
 // karyon-cli analyze SLIDE -o OUTDIR: every nucleus of a slide, with a progress bar; Ctrl-C stops
 // cleanly and `--resume` finishes the job.
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -12,22 +10,17 @@
 
 namespace karyon::cli {
 
+std::string analyze_progress_detail(const pipeline::AnalyzeProgress& p) {
+  char detail[96];
+  std::snprintf(detail, sizeof detail, "nuclei %lld  %.1f tiles/s  ETA %.0fs", static_cast<long long>(p.nuclei),
+                p.tiles_per_second, p.eta_seconds);
+  return detail;
+}
+
 void print_analyze_progress(const pipeline::AnalyzeProgress& p) {
-  static const bool tty = isatty(STDERR_FILENO);
-  static int last_decile = -1;
-  const double frac = p.tiles_total ? static_cast<double>(p.tiles_done) / p.tiles_total : 1;
-  if (tty) {
-    const int width = 30, filled = static_cast<int>(frac * width);
-    std::fprintf(stderr, "\r[%.*s%*s] %3.0f%%  tiles %lld/%lld  nuclei %lld  %.1f tiles/s  ETA %.0fs   ", filled,
-                 "##############################", width - filled, "", 100 * frac, static_cast<long long>(p.tiles_done),
-                 static_cast<long long>(p.tiles_total), static_cast<long long>(p.nuclei), p.tiles_per_second, p.eta_seconds);
-    if (p.tiles_done == p.tiles_total) std::fprintf(stderr, "\n");
-  } else if (static_cast<int>(frac * 10) != last_decile) {
-    last_decile = static_cast<int>(frac * 10);
-    std::fprintf(stderr, "tiles %lld/%lld (%.0f%%), nuclei %lld, %.1f tiles/s, ETA %.0fs\n",
-                 static_cast<long long>(p.tiles_done), static_cast<long long>(p.tiles_total), 100 * frac,
-                 static_cast<long long>(p.nuclei), p.tiles_per_second, p.eta_seconds);
-  }
+  static ProgressLine line(10);
+  line.show("tiles", static_cast<long long>(p.tiles_done), static_cast<long long>(p.tiles_total),
+            analyze_progress_detail(p));
 }
 
 void register_analyze_command(CLI::App& app) {

@@ -21,42 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Slide-level progress: redrawn in place on a terminal, one line per 25% otherwise (batch logs
-// under Slurm stay short).
-struct SlideProgressPrinter {
-  std::string prefix;
-  int last_quarter = -1;
-  bool tty = isatty(STDERR_FILENO);
-  void operator()(const pipeline::AnalyzeProgress& p) {
-    const double frac = p.tiles_total ? static_cast<double>(p.tiles_done) / p.tiles_total : 1;
-    if (tty) {
-      std::fprintf(stderr, "\r%s tiles %lld/%lld (%3.0f%%)  nuclei %lld  %.1f tiles/s  ETA %.0fs   ", prefix.c_str(),
-                   static_cast<long long>(p.tiles_done), static_cast<long long>(p.tiles_total), 100 * frac,
-                   static_cast<long long>(p.nuclei), p.tiles_per_second, p.eta_seconds);
-      if (p.tiles_done == p.tiles_total) std::fprintf(stderr, "\n");
-    } else if (static_cast<int>(frac * 4) != last_quarter) {
-      last_quarter = static_cast<int>(frac * 4);
-      std::fprintf(stderr, "%s tiles %lld/%lld (%.0f%%), nuclei %lld, %.1f tiles/s, ETA %.0fs\n", prefix.c_str(),
-                   static_cast<long long>(p.tiles_done), static_cast<long long>(p.tiles_total), 100 * frac,
-                   static_cast<long long>(p.nuclei), p.tiles_per_second, p.eta_seconds);
-    }
-  }
-};
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s + ",") {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur += c;
-    }
-  }
-  return out;
-}
-
 void print_totals(const pipeline::BatchReport& r, const fs::path& out, const std::optional<pipeline::Shard>& shard) {
   int done = 0, failed = 0, other = 0;
   for (const auto& row : r.rows) {
@@ -77,7 +41,8 @@ void register_batch_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("batch", "Analyse every slide of a folder (resumable; --shard for Slurm arrays)");
   struct Args {
     pipeline::AnalyzeOptions o;
-    std::string input, out, list, ext, model, devices, shard, log_json;
+    std::string input, out, list, model, devices, shard, log_json;
+    std::vector<std::string> ext;
     bool recursive = false;
   };
   auto a = std::make_shared<Args>();
@@ -87,7 +52,15 @@ void register_batch_command(CLI::App& app) {
   cmd->add_flag("-r,--recursive", a->recursive, "Also look in subfolders");
   std::string default_ext;
   for (const auto& e : pipeline::default_slide_extensions()) default_ext += (default_ext.empty() ? "" : ",") + e;
-  cmd->add_option("--ext", a->ext, "Slide extensions to pick up, comma-separated (default: " + default_ext + ")");
+  cmd->add_option("--ext", a->ext, "Slide extensions to pick up, comma-separated (default: " + default_ext + ")")
+      ->delimiter(',')
+      ->transform(CLI::Validator(
+          [](std::string& e) {  // " .SVS" -> "svs" (case is ignored later)
+            e.erase(0, e.find_first_not_of(" ."));
+            e.erase(e.find_last_not_of(' ') + 1);
+            return e.empty() ? std::string("an empty extension") : std::string();
+          },
+          "EXT", "extension"));
   cmd->add_option("--model", a->model, "Model card (JSON); default: the model shipped with Karyon");
   cmd->add_option("--devices,--device", a->devices,
                   "cpu, cuda:N, cuda:0,cuda:1 or cuda:all (default: cuda:all when there is a GPU, else cpu)");
@@ -112,11 +85,11 @@ void register_batch_command(CLI::App& app) {
     d.input_dir = a->input;
     d.list_file = a->list;
     d.recursive = a->recursive;
-    d.extensions = split_list(a->ext);
+    d.extensions = a->ext;
     auto slides = pipeline::discover_slides(d);
     if (slides.empty())
       throw core::InvalidArgument((a->list.empty() ? a->input : a->list) + ": no slides found (extensions: " +
-                                  (a->ext.empty() ? "default list" : a->ext) + (a->recursive ? "" : "; --recursive?") + ")");
+                                  (a->ext.empty() ? "default list" : CLI::detail::join(a->ext, ",")) + (a->recursive ? "" : "; --recursive?") + ")");
     pipeline::BatchOptions b;
     const std::size_t all = slides.size();
     if (!a->shard.empty()) {
@@ -136,13 +109,15 @@ void register_batch_command(CLI::App& app) {
     std::cerr << " -> " << a->out << " on " << b.analyze.device << "\n";
 
     stop_on_signals();
-    SlideProgressPrinter printer;
+    // Slide-level progress; off a terminal one line per 25 % (batch logs under Slurm stay short).
+    ProgressLine printer(4);
+    std::string prefix;
     auto on_event = [&](const pipeline::BatchEvent& e) {
       using K = pipeline::BatchEventKind;
       if (!e.row) return;
       const std::string pos = "[" + std::to_string(e.index) + "/" + std::to_string(e.total) + "]";
-      printer.prefix = pos + " " + e.row->output + ":";
-      printer.last_quarter = -1;
+      prefix = pos + " " + e.row->output + ": tiles";
+      printer.restart();
       switch (e.kind) {
         case K::SlideStart:
           std::cerr << pos << " " << e.row->slide << (e.resumed ? ": resuming the interrupted run\n" : ": start\n");
@@ -164,7 +139,11 @@ void register_batch_command(CLI::App& app) {
           break;
       }
     };
-    const auto result = pipeline::run_batch(b, on_event, std::ref(printer), &stop_token());
+    auto on_progress = [&](const pipeline::AnalyzeProgress& p) {
+      printer.show(prefix, static_cast<long long>(p.tiles_done), static_cast<long long>(p.tiles_total),
+                   analyze_progress_detail(p));
+    };
+    const auto result = pipeline::run_batch(b, on_event, on_progress, &stop_token());
     print_totals(result.report, b.out_dir, b.shard);
     if (result.cancelled) {
       std::cerr << "batch: stopped; finished slides are kept and the interrupted one resumes. Run the same command "

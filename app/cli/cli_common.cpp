@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -57,30 +59,33 @@ std::string command_line_with(const std::string& extra) {
   return present ? out : out + " " + extra;
 }
 
+ProgressLine::ProgressLine(int log_steps) : tty_(isatty(STDERR_FILENO)), log_steps_(std::max(1, log_steps)) {}
+
+void ProgressLine::show(const std::string& label, long long done, long long total, const std::string& detail) {
+  const double frac = total > 0 ? std::clamp(static_cast<double>(done) / total, 0.0, 1.0) : 1.0;
+  if (tty_) {
+    const int width = 30, filled = static_cast<int>(frac * width);
+    std::fprintf(stderr, "\r%s [%.*s%*s] %3.0f%%  %lld/%lld  %s   ", label.c_str(), filled,
+                 "##############################", width - filled, "", 100 * frac, done, total, detail.c_str());
+    if (done >= total) std::fprintf(stderr, "\n");
+    return;
+  }
+  const int step = static_cast<int>(frac * log_steps_);
+  if (step == last_step_ && label == last_label_) return;
+  last_step_ = step;
+  last_label_ = label;
+  std::fprintf(stderr, "%s %lld/%lld (%.0f%%)  %s\n", label.c_str(), done, total, 100 * frac, detail.c_str());
+}
+
 core::ProgressCallback progress_bar() {
-  const bool tty = isatty(STDERR_FILENO);
-  auto start = std::chrono::steady_clock::now();
-  auto last_decile = std::make_shared<int>(-1);
-  auto last_stage = std::make_shared<std::string>();
+  auto line = std::make_shared<ProgressLine>(10);
+  const auto start = std::chrono::steady_clock::now();
   return [=](const core::ProgressUpdate& u) {
     const double frac = u.total > 0 ? static_cast<double>(u.done) / u.total : 0;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
-    if (tty) {
-      const int width = 30, filled = static_cast<int>(frac * width);
-      std::fprintf(stderr, "\r%-16s [%.*s%*s] %5.1f%% %lld/%lld  %.0fs left   ", u.stage.c_str(), filled,
-                   "##############################", width - filled, "", 100 * frac, static_cast<long long>(u.done),
-                   static_cast<long long>(u.total), eta);
-      if (u.done >= u.total) std::fprintf(stderr, "\n");
-    } else {
-      const int decile = static_cast<int>(frac * 10);
-      if (decile != *last_decile || u.stage != *last_stage) {
-        *last_decile = decile;
-        *last_stage = u.stage;
-        std::fprintf(stderr, "%s: %lld/%lld (%.0f%%)\n", u.stage.c_str(), static_cast<long long>(u.done),
-                     static_cast<long long>(u.total), 100 * frac);
-      }
-    }
+    char left[32];
+    std::snprintf(left, sizeof left, "%.0fs left", frac > 0 ? secs * (1 - frac) / frac : 0.0);
+    line->show(u.stage, static_cast<long long>(u.done), static_cast<long long>(u.total), left);
   };
 }
 

@@ -23,7 +23,23 @@ int stopped_exit_code();
 void remember_command_line(int argc, char** argv);
 std::string command_line_with(const std::string& extra);
 
-// A one-line progress bar on stderr (redrawn in place on a terminal, a line per 10% otherwise).
+// The one progress display of karyon-cli, on stderr: a bar redrawn in place on a terminal; elsewhere (logs,
+// Slurm) one line per 1/log_steps of the work and whenever the label changes, so logs stay short.
+class ProgressLine {
+ public:
+  explicit ProgressLine(int log_steps = 10);
+  // `detail`: what else is worth knowing ("nuclei 120  3.1 tiles/s  ETA 40s").
+  void show(const std::string& label, long long done, long long total, const std::string& detail);
+  void restart() { last_step_ = -1; }  // the next show() prints a line even off a terminal
+
+ private:
+  bool tty_;
+  int log_steps_;
+  int last_step_ = -1;
+  std::string last_label_;
+};
+
+// A ProgressLine for core::ProgressUpdate (stage, done, total), with the time left.
 core::ProgressCallback progress_bar();
 
 nlohmann::json metadata_json(const tiling::SlideMetadata& m);

@@ -1,6 +1,7 @@
 #pragma once
 // Each karyon-cli subcommand lives in its own file and registers itself here.
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace karyon::cli {
 
@@ -17,6 +18,7 @@ struct AnalyzeProgress;
 namespace karyon::cli {
 // Progress bar of `analyze` (and `demo`): redrawn in place on a terminal, a line per 10% otherwise.
 void print_analyze_progress(const pipeline::AnalyzeProgress& p);
+std::string analyze_progress_detail(const pipeline::AnalyzeProgress& p);  // "nuclei N  X tiles/s  ETA Ys"
 void register_detect_command(CLI::App& app);
 void register_analyze_command(CLI::App& app);
 void register_batch_command(CLI::App& app);

@@ -211,6 +211,126 @@ json damaged_tiles_json(const std::vector<postprocess::DamagedTile>& tiles) {
   return list;
 }
 
+
+// A new run: its settings (what --resume must match) and the salt its nucleus ids are made from.
+std::uint64_t start_run(postprocess::ResultStore& store, const json& fingerprint, const fs::path& slide,
+                        const std::string& model_name, const tiling::AnalysisResolution& resolution) {
+  const std::uint64_t salt = std::random_device{}() * 0x100000000ULL + std::random_device{}();
+  store.set_meta("settings", fingerprint.dump());
+  store.set_meta("run_salt", std::to_string(salt));
+  store.set_meta("slide", slide.string());
+  store.set_meta("model", model_name);
+  store.set_meta("mpp", json({resolution.slide_mpp_x, resolution.slide_mpp_y}).dump());
+  return salt;
+}
+
+// An earlier run, resumed: only with the same settings; its salt, so that replayed tiles get the ids they had.
+std::uint64_t continue_run(const postprocess::ResultStore& store, const json& fingerprint) {
+  const auto saved = store.meta("settings");
+  if (!saved || json::parse(*saved) != fingerprint)
+    throw core::SettingsMismatch(store.path().string() + ": was made with other settings (" + saved.value_or("none") +
+                                 "); --resume needs the same slide, model, µm/px, tile size, overlap, region and "
+                                 "score threshold");
+  return std::stoull(store.meta("run_salt").value_or("0"));
+}
+
+// The tiles not final yet, plus their final neighbours, re-read as context for the merge decisions.
+struct TilesToRun {
+  tiling::TilePlan plan;               // the full plan's tiles to read, in plan order
+  std::set<std::int64_t> context_ids;  // of those, the final ones (their nuclei are stored already)
+  std::int64_t unfinished = 0;
+};
+TilesToRun tiles_to_run(const tiling::TilePlan& plan, const std::set<std::int64_t>& final_tiles) {
+  TilesToRun out;
+  std::set<std::int64_t> run_ids, planned;
+  for (const auto& t : plan.tiles) planned.insert(t.id);
+  for (const auto& t : plan.tiles) {
+    if (final_tiles.count(t.id)) continue;
+    run_ids.insert(t.id);
+    for (std::int64_t dr = -1; dr <= 1; ++dr)
+      for (std::int64_t dc = -1; dc <= 1; ++dc) {
+        const std::int64_t c = t.col + dc, r = t.row + dr;
+        if (c < 0 || r < 0 || c >= plan.cols || r >= plan.rows) continue;
+        const std::int64_t n = r * plan.cols + c;
+        if (final_tiles.count(n) && planned.count(n)) out.context_ids.insert(n);
+      }
+  }
+  out.unfinished = static_cast<std::int64_t>(run_ids.size());
+  out.plan = plan;
+  out.plan.tiles.clear();
+  for (const auto& t : plan.tiles)
+    if (run_ids.count(t.id) || out.context_ids.count(t.id)) out.plan.tiles.push_back(t);
+  return out;
+}
+
+// The merger's decided nuclei as stored: outline traced and measured at level 0, class named, id from the
+// run's salt; a region run keeps those whose centre is in the region (the others still took part in the
+// overlap decisions, as they would in a whole-slide run).
+std::vector<core::Nucleus> nuclei_to_store(const std::vector<postprocess::Candidate>& decided,
+                                           const std::vector<std::string>& class_names, const postprocess::Frame& frame,
+                                           const std::optional<core::Level0Rect>& region, std::uint64_t salt) {
+  std::vector<core::Nucleus> nuclei;
+  for (const auto& c : decided) {
+    const std::string class_name = display_class(
+        c.label >= 0 && c.label < static_cast<int>(class_names.size()) ? class_names[c.label] : "nucleus");
+    auto nucleus = postprocess::build_nucleus(c.mask, c.mask_x, c.mask_y, {&c.pixels, c.pixels_x, c.pixels_y}, frame,
+                                              c.score, c.tile_id, class_name);
+    if (!nucleus) continue;
+    if (region && !region->contains(static_cast<std::int64_t>(std::floor(nucleus->centroid.x)),
+                                    static_cast<std::int64_t>(std::floor(nucleus->centroid.y))))
+      continue;
+    nucleus->uuid = nucleus_uuid(salt, c.tile_id, c.index);
+    nuclei.push_back(std::move(*nucleus));
+  }
+  return nuclei;
+}
+
+// GeoJSON, CSV and heatmap from the store, each written to a .partial file first.
+void write_exports(const postprocess::ResultStore& store, const AnalyzeOptions& o, const tiling::SlideMetadata& m,
+                   const tiling::AnalysisResolution& resolution, AnalyzeSummary& summary) {
+  core::StageTimer exports_time("exports");
+  summary.geojson = o.out_dir / (o.gzip ? "nuclei.geojson.gz" : "nuclei.geojson");
+  summary.nuclei = postprocess::export_geojson(store, summary.geojson);
+  summary.csv = o.out_dir / "nuclei.csv";
+  postprocess::export_csv(store, summary.csv);
+  const auto grid = postprocess::compute_heatmap(store, m.width(), m.height(), resolution.slide_mpp_x,
+                                                 resolution.slide_mpp_y, o.heatmap_cell_um);
+  summary.heatmap_png = o.out_dir / "heatmap.png";
+  summary.heatmap_json = o.out_dir / "heatmap.json";
+  postprocess::write_heatmap_png(grid, summary.heatmap_png);
+  postprocess::write_heatmap_json(grid, summary.heatmap_json);
+}
+
+// Written last and atomically: a complete summary.json is how `batch` knows a slide is finished.
+void write_summary_json(const AnalyzeOptions& o, const fs::path& model, const inference::ModelCard& card,
+                        const tiling::SlideMetadata& m, const tiling::AnalysisResolution& resolution,
+                        const tiling::TilePlan& plan, double score_threshold, AnalyzeSummary& summary) {
+  json s;
+  s["karyon_version"] = core::version;
+  s["slide"] = {{"path", o.slide.string()}, {"format", m.format}, {"width", m.width()}, {"height", m.height()},
+                {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
+  s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};
+  s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
+                   {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", score_threshold},
+                   {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
+  if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
+  s["counts"] = {{"tiles_planned", summary.tiles_planned}, {"tiles_run", summary.tiles_run},
+                 {"tiles_resumed", summary.tiles_resumed}, {"tiles_damaged", summary.damaged_tiles.size()},
+                 {"nuclei", summary.nuclei}};
+  s["damaged_tiles"] = damaged_tiles_json(summary.damaged_tiles);
+  s["timings"] = {{"seconds", summary.seconds},
+                  {"tiles_per_second", summary.tiles_run / std::max(summary.seconds, 1e-9)},
+                  {"nuclei_per_second", summary.nuclei / std::max(summary.seconds, 1e-9)}};
+  // Seconds per stage, summed over the threads that ran it (readers, engine workers, this merging thread).
+  for (const auto& [stage, seconds] : core::StageProfile::process().totals()) s["timings"]["stages"][stage] = seconds;
+  s["outputs"] = {{"store", summary.store.filename().string()}, {"geojson", summary.geojson.filename().string()},
+                  {"csv", summary.csv.filename().string()}, {"heatmap_png", summary.heatmap_png.filename().string()},
+                  {"heatmap_json", summary.heatmap_json.filename().string()}};
+  s["warnings"] = summary.warnings;
+  summary.summary_json = o.out_dir / "summary.json";
+  core::write_file_atomically(summary.summary_json, s.dump(2) + "\n", "summary");
+}
+
 }  // namespace
 
 fs::path default_model_path() { return core::shipped_model_card(core::default_model_name); }
@@ -268,48 +388,17 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   summary.store = o.out_dir / "results.sqlite";
   postprocess::ResultStore store(summary.store);
   const json fingerprint = settings_fingerprint(o, slide->metadata(), card, plan, score_threshold);
-  std::uint64_t salt = 0;
-  if (existing) {
-    const auto saved = store.meta("settings");
-    if (!saved || json::parse(*saved) != fingerprint)
-      throw InvalidArgument(summary.store.string() + ": was made with other settings (" + saved.value_or("none") +
-                            "); --resume needs the same slide, model, µm/px, tile size, overlap, region and score "
-                            "threshold");
-    salt = std::stoull(store.meta("run_salt").value_or("0"));
-  } else {
-    salt = std::random_device{}() * 0x100000000ULL + std::random_device{}();
-    store.set_meta("settings", fingerprint.dump());
-    store.set_meta("run_salt", std::to_string(salt));
-    store.set_meta("slide", o.slide.string());
-    store.set_meta("model", card.name);
-    store.set_meta("mpp", json({resolution.slide_mpp_x, resolution.slide_mpp_y}).dump());
-  }
+  const std::uint64_t salt = existing ? continue_run(store, fingerprint)
+                                     : start_run(store, fingerprint, o.slide, card.name, resolution);
 
-  // Tiles to run: those not final yet, plus final neighbours of those as context for the merge.
-  const auto final_tiles = store.final_tiles();
-  std::set<std::int64_t> run_ids, context_ids;
-  std::map<std::int64_t, const core::Tile*> by_id;
-  for (const auto& t : plan.tiles) by_id[t.id] = &t;
-  for (const auto& t : plan.tiles) {
-    if (final_tiles.count(t.id)) continue;
-    run_ids.insert(t.id);
-    for (std::int64_t dr = -1; dr <= 1; ++dr)
-      for (std::int64_t dc = -1; dc <= 1; ++dc) {
-        const std::int64_t c = t.col + dc, r = t.row + dr;
-        if (c < 0 || r < 0 || c >= plan.cols || r >= plan.rows) continue;
-        const std::int64_t n = r * plan.cols + c;
-        if (final_tiles.count(n) && by_id.count(n)) context_ids.insert(n);
-      }
-  }
-  summary.tiles_resumed = static_cast<std::int64_t>(plan.tiles.size() - run_ids.size());
-  tiling::TilePlan run_plan = plan;
-  run_plan.tiles.clear();
-  for (const auto& t : plan.tiles)
-    if (run_ids.count(t.id) || context_ids.count(t.id)) run_plan.tiles.push_back(t);
+  const auto todo = tiles_to_run(plan, store.final_tiles());
+  const auto& context_ids = todo.context_ids;
+  const tiling::TilePlan& run_plan = todo.plan;
+  summary.tiles_resumed = static_cast<std::int64_t>(plan.tiles.size()) - todo.unfinished;
   summary.tiles_run = static_cast<std::int64_t>(run_plan.tiles.size());
   if (summary.tiles_resumed > 0)
     spdlog::info("resuming: {} of {} tiles already done, {} to run ({} re-read as merge context)",
-                 summary.tiles_resumed, plan.tiles.size(), run_ids.size(), context_ids.size());
+                 summary.tiles_resumed, plan.tiles.size(), todo.unfinished, context_ids.size());
   if (plan.tiles.empty()) {
     summary.warnings.push_back("no tissue found in the planned area: nothing to analyse");
     spdlog::warn("{}: {}", o.slide.string(), summary.warnings.back());
@@ -388,21 +477,8 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
         auto merged = merger.add_tile(tile.id, std::move(candidates), context_ids.count(tile.id) > 0);
         merge_time.stop();
         core::StageTimer outline_time("outline_measure");
-        std::vector<core::Nucleus> nuclei;
-        for (const auto& c : merged.nuclei) {
-          const std::string class_name = display_class(
-              c.label >= 0 && c.label < static_cast<int>(card.class_names.size()) ? card.class_names[c.label] : "nucleus");
-          auto nucleus = postprocess::build_nucleus(c.mask, c.mask_x, c.mask_y, {&c.pixels, c.pixels_x, c.pixels_y},
-                                                    frame, c.score, c.tile_id, class_name);
-          if (!nucleus) continue;
-          // A region run reports the nuclei whose centre (as stored) is in the region; the others still
-          // took part in the overlap decisions, as they would in a whole-slide run.
-          if (o.region && !region_l0.contains(static_cast<std::int64_t>(std::floor(nucleus->centroid.x)),
-                                              static_cast<std::int64_t>(std::floor(nucleus->centroid.y))))
-            continue;
-          nucleus->uuid = nucleus_uuid(salt, c.tile_id, c.index);
-          nuclei.push_back(std::move(*nucleus));
-        }
+        auto nuclei = nuclei_to_store(merged.nuclei, card.class_names, frame,
+                                      o.region ? std::optional(region_l0) : std::nullopt, salt);
         outline_time.stop();
         core::StageTimer store_time("store");
         stored_nuclei += store.commit(nuclei, merged.final_tiles);
@@ -449,46 +525,9 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
                                " with areas left out (no nuclei there; see damaged_tiles in summary.json)");
   }
 
-  // Exports, each written to a .partial file first.
-  core::StageTimer exports_time("exports");
-  summary.geojson = o.out_dir / (o.gzip ? "nuclei.geojson.gz" : "nuclei.geojson");
-  summary.nuclei = postprocess::export_geojson(store, summary.geojson);
-  summary.csv = o.out_dir / "nuclei.csv";
-  postprocess::export_csv(store, summary.csv);
-  const auto grid = postprocess::compute_heatmap(store, m.width(), m.height(), resolution.slide_mpp_x,
-                                                 resolution.slide_mpp_y, o.heatmap_cell_um);
-  summary.heatmap_png = o.out_dir / "heatmap.png";
-  summary.heatmap_json = o.out_dir / "heatmap.json";
-  postprocess::write_heatmap_png(grid, summary.heatmap_png);
-  postprocess::write_heatmap_json(grid, summary.heatmap_json);
-  exports_time.stop();
+  write_exports(store, o, m, resolution, summary);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  json s;
-  s["karyon_version"] = core::version;
-  s["slide"] = {{"path", o.slide.string()}, {"format", m.format}, {"width", m.width()}, {"height", m.height()},
-                {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
-  s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};
-  s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
-                   {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", score_threshold},
-                   {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
-  if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
-  s["counts"] = {{"tiles_planned", summary.tiles_planned}, {"tiles_run", summary.tiles_run},
-                 {"tiles_resumed", summary.tiles_resumed}, {"tiles_damaged", summary.damaged_tiles.size()},
-                 {"nuclei", summary.nuclei}};
-  s["damaged_tiles"] = damaged_tiles_json(summary.damaged_tiles);
-  s["timings"] = {{"seconds", summary.seconds},
-                  {"tiles_per_second", summary.tiles_run / std::max(summary.seconds, 1e-9)},
-                  {"nuclei_per_second", summary.nuclei / std::max(summary.seconds, 1e-9)}};
-  // Seconds per stage, summed over the threads that ran it (readers, engine workers, this merging thread).
-  for (const auto& [stage, seconds] : core::StageProfile::process().totals()) s["timings"]["stages"][stage] = seconds;
-  s["outputs"] = {{"store", summary.store.filename().string()}, {"geojson", summary.geojson.filename().string()},
-                  {"csv", summary.csv.filename().string()}, {"heatmap_png", summary.heatmap_png.filename().string()},
-                  {"heatmap_json", summary.heatmap_json.filename().string()}};
-  s["warnings"] = summary.warnings;
-  // Written last and atomically: a complete summary.json is how `batch` knows a slide is finished.
-  summary.summary_json = o.out_dir / "summary.json";
-  core::write_file_atomically(summary.summary_json, s.dump(2) + "\n", "summary");
+  write_summary_json(o, model, card, m, resolution, plan, score_threshold, summary);
   return summary;
 }
 

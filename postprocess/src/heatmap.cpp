@@ -63,20 +63,60 @@ HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::i
   return g;
 }
 
-void write_heatmap_png(const HeatmapGrid& g, const std::filesystem::path& path) {
-  cv::Mat density(g.rows, g.cols, CV_64F, const_cast<double*>(g.density_per_mm2.data()));
-  double max = 0;
-  cv::minMaxLoc(density, nullptr, &max);
-  cv::Mat scaled;
-  density.convertTo(scaled, CV_8U, max > 0 ? 255.0 / max : 0);
-  cv::Mat colour;
-  cv::applyColorMap(scaled, colour, cv::COLORMAP_INFERNO);
-  // Cells without nuclei stay white (background), not the colour map's black; cells not analysed grey.
-  colour.setTo(cv::Scalar(255, 255, 255), scaled == 0);
-  if (g.no_data.size() == g.density_per_mm2.size()) {
-    const cv::Mat hole(g.rows, g.cols, CV_8U, const_cast<std::uint8_t*>(g.no_data.data()));
-    colour.setTo(cv::Scalar(128, 128, 128), hole);
+double heatmap_scale_max(const HeatmapGrid& g) {
+  std::vector<double> occupied;
+  for (double d : g.density_per_mm2)
+    if (d > 0) occupied.push_back(d);
+  if (occupied.empty()) return 0;
+  const std::size_t k = std::min(occupied.size() - 1, static_cast<std::size_t>(occupied.size() * 0.99));
+  std::nth_element(occupied.begin(), occupied.begin() + static_cast<std::ptrdiff_t>(k), occupied.end());
+  return occupied[k];
+}
+
+std::array<std::uint8_t, 3> heatmap_scale_colour(double fraction) {
+  // OpenCV's inferno table, read once: perceptually ordered, legible in grey-scale print and with
+  // red-green colour blindness.
+  static const cv::Mat table = [] {
+    cv::Mat ramp(1, 256, CV_8U);
+    for (int i = 0; i < 256; ++i) ramp.at<std::uint8_t>(0, i) = static_cast<std::uint8_t>(i);
+    cv::Mat bgr;
+    cv::applyColorMap(ramp, bgr, cv::COLORMAP_INFERNO);
+    return bgr;
+  }();
+  const int i = static_cast<int>(std::lround(255 * std::clamp(std::isfinite(fraction) ? fraction : 0.0, 0.0, 1.0)));
+  const auto c = table.at<cv::Vec3b>(0, i);
+  return {c[2], c[1], c[0]};
+}
+
+std::vector<std::uint8_t> heatmap_rgba(const HeatmapGrid& g, double scale_max) {
+  const std::size_t cells = static_cast<std::size_t>(g.cols) * g.rows;
+  std::vector<std::uint8_t> rgba(cells * 4, 0);
+  for (std::size_t i = 0; i < cells; ++i) {
+    std::uint8_t* p = &rgba[i * 4];
+    const double d = g.density_per_mm2[i];
+    if (i < g.no_data.size() && g.no_data[i]) {
+      p[0] = p[1] = p[2] = 128;
+      p[3] = 255;
+    } else if (d > 0 && scale_max > 0) {
+      // At least one step up the scale: a sparse cell must not look empty.
+      const auto c = heatmap_scale_colour(std::max(1.0 / 255, d / scale_max));
+      p[0] = c[0];
+      p[1] = c[1];
+      p[2] = c[2];
+      p[3] = 255;
+    }
   }
+  return rgba;
+}
+
+void write_heatmap_png(const HeatmapGrid& g, const std::filesystem::path& path) {
+  const auto rgba = heatmap_rgba(g, heatmap_scale_max(g));
+  cv::Mat colour(g.rows, g.cols, CV_8UC3, cv::Scalar(255, 255, 255));  // no nucleus: white (background)
+  for (int r = 0; r < g.rows; ++r)
+    for (int c = 0; c < g.cols; ++c) {
+      const std::uint8_t* p = &rgba[(static_cast<std::size_t>(r) * g.cols + c) * 4];
+      if (p[3]) colour.at<cv::Vec3b>(r, c) = cv::Vec3b(p[2], p[1], p[0]);
+    }
   const int up = std::max(1, 512 / std::max(g.cols, g.rows));
   cv::resize(colour, colour, {}, up, up, cv::INTER_NEAREST);
   std::vector<std::uint8_t> png;

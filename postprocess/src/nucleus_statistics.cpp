@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
+#include <utility>
 
 #include "karyon/core/errors.hpp"
 
@@ -63,6 +65,29 @@ Histogram make_histogram(const std::vector<double>& values, int bins) {
     ++h.counts[i];
   }
   return h;
+}
+
+const std::vector<std::string>& standard_classes() {
+  static const std::vector<std::string> classes = {"Nucleus", "Tumor", "Lymphocyte", "Stroma", "Other"};
+  return classes;
+}
+
+ReviewOverview review_overview(const ResultStore& store) {
+  ReviewOverview r;
+  std::vector<std::pair<float, std::int64_t>> unreviewed;
+  std::set<std::string> classes(standard_classes().begin(), standard_classes().end());
+  store.for_each(
+      [&](const core::Nucleus& n) {
+        ++r.counts[static_cast<int>(n.state)];
+        classes.insert(n.class_name);
+        if (n.state == core::ReviewState::Unreviewed) unreviewed.emplace_back(n.score, n.id);
+      },
+      true);
+  std::sort(unreviewed.begin(), unreviewed.end());  // same order on every scan
+  r.queue.reserve(unreviewed.size());
+  for (const auto& u : unreviewed) r.queue.push_back(u.second);
+  r.classes.assign(classes.begin(), classes.end());
+  return r;
 }
 
 }  // namespace karyon::postprocess

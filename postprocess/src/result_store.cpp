@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <type_traits>
 
 #include "karyon/core/clock.hpp"
@@ -31,24 +32,40 @@ std::string encode_polygon(const core::Polygon& p) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
 }
 
-core::Polygon decode_polygon(const void* data, int bytes) {
-  core::Polygon p;
+// Refuses a blob that is not exactly what encode_polygon writes (a damaged or foreign store): padding it with
+// zeros would draw and measure an outline that was never detected.
+core::Polygon decode_polygon(const void* data, int bytes, std::int64_t id) {
+  const auto damaged = [&](const std::string& why) {
+    return std::runtime_error("the outline of nucleus " + std::to_string(id) + " is damaged (" + why + ")");
+  };
+  if (bytes < 0 || bytes % static_cast<int>(sizeof(double)) != 0)
+    throw damaged(std::to_string(bytes) + " bytes is not a whole number of coordinates");
   const std::size_t n = static_cast<std::size_t>(bytes) / sizeof(double);
   std::vector<double> v(n);
-  std::memcpy(v.data(), data, n * sizeof(double));
+  if (n) std::memcpy(v.data(), data, n * sizeof(double));
   std::size_t i = 0;
-  auto next = [&]() { return i < n ? v[i++] : 0.0; };
-  const auto rings = static_cast<std::size_t>(next());
-  for (std::size_t r = 0; r < rings && i < n; ++r) {
-    const auto points = static_cast<std::size_t>(next());
-    std::vector<core::Point> ring;
-    for (std::size_t k = 0; k < points && i + 1 < n + 1; ++k) {
-      const double x = next(), y = next();
-      ring.push_back({x, y});
+  const auto count = [&](const char* what, std::size_t most) {
+    if (i >= n) throw damaged(std::string("cut short before the ") + what);
+    const double c = v[i++];
+    if (!(c >= 0 && c <= static_cast<double>(most)) || c != static_cast<double>(static_cast<std::size_t>(c)))
+      throw damaged(std::string("impossible ") + what + " " + std::to_string(c));
+    return static_cast<std::size_t>(c);
+  };
+  core::Polygon p;
+  const std::size_t rings = count("ring count", n);
+  if (rings == 0) throw damaged("no outer ring");
+  for (std::size_t r = 0; r < rings; ++r) {
+    const std::size_t points = count("point count", n);
+    if (n - i < 2 * points) throw damaged("cut short inside ring " + std::to_string(r));
+    std::vector<core::Point> ring(points);
+    for (auto& q : ring) {
+      q = {v[i], v[i + 1]};
+      i += 2;
     }
     if (r == 0) p.outer = std::move(ring);
     else p.holes.push_back(std::move(ring));
   }
+  if (i != n) throw damaged(std::to_string(n - i) + " values after the last ring");
   return p;
 }
 
@@ -56,7 +73,7 @@ core::ReviewState parse_state(const std::string& s) {
   for (auto st : {core::ReviewState::Unreviewed, core::ReviewState::Accepted, core::ReviewState::Rejected,
                   core::ReviewState::Deleted, core::ReviewState::Drawn})
     if (s == core::to_string(st)) return st;
-  return core::ReviewState::Unreviewed;
+  throw std::runtime_error("unknown review state '" + s + "'");
 }
 
 // Read order of read_nucleus(); queries name the nuclei table `n`.
@@ -88,7 +105,7 @@ core::Nucleus read_nucleus(SQLite::Statement& q) {
   m.hematoxylin_od = q.getColumn(19).getDouble();
   m.eosin_od = q.getColumn(20).getDouble();
   const auto geom = q.getColumn(21);
-  n.polygon = decode_polygon(geom.getBlob(), geom.getBytes());
+  n.polygon = decode_polygon(geom.getBlob(), geom.getBytes(), n.id);
   return n;
 }
 
@@ -118,6 +135,18 @@ struct ResultStore::Impl {
         tx.commit();
         return result;
       }
+    } catch (const core::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
+  }
+
+  // Runs a read; SQLite's exceptions and damaged rows become OutputError("PATH: what: reason").
+  template <typename Work>
+  auto reading(const char* what, Work&& work) const {
+    try {
+      return work();
     } catch (const core::Error&) {
       throw;
     } catch (const std::exception& e) {
@@ -267,10 +296,12 @@ void ResultStore::set_meta(const std::string& key, const std::string& value) {
 }
 
 std::optional<std::string> ResultStore::meta(const std::string& key) const {
-  SQLite::Statement q(*impl_->db, "SELECT value FROM meta WHERE key = ?");
-  q.bind(1, key);
-  if (!q.executeStep()) return std::nullopt;
-  return q.getColumn(0).getString();
+  return impl_->reading("cannot read run metadata", [&]() -> std::optional<std::string> {
+    SQLite::Statement q(*impl_->db, "SELECT value FROM meta WHERE key = ?");
+    q.bind(1, key);
+    if (!q.executeStep()) return std::nullopt;
+    return q.getColumn(0).getString();
+  });
 }
 
 // Kept as one JSON list in the meta table: a handful of records per slide at most, read once per export.
@@ -329,24 +360,30 @@ std::int64_t ResultStore::commit(std::vector<core::Nucleus>& nuclei, const std::
 }
 
 std::set<std::int64_t> ResultStore::final_tiles() const {
-  std::set<std::int64_t> out;
-  SQLite::Statement q(*impl_->db, "SELECT id FROM tiles");
-  while (q.executeStep()) out.insert(q.getColumn(0).getInt64());
-  return out;
+  return impl_->reading("cannot read the tile journal", [&] {
+    std::set<std::int64_t> out;
+    SQLite::Statement q(*impl_->db, "SELECT id FROM tiles");
+    while (q.executeStep()) out.insert(q.getColumn(0).getInt64());
+    return out;
+  });
 }
 
 std::int64_t ResultStore::count(bool include_removed) const {
-  SQLite::Statement q(*impl_->db, include_removed ? "SELECT COUNT(*) FROM nuclei"
-                                                  : "SELECT COUNT(*) FROM nuclei WHERE state NOT IN ('rejected','deleted')");
-  q.executeStep();
-  return q.getColumn(0).getInt64();
+  return impl_->reading("cannot count nuclei", [&] {
+    SQLite::Statement q(*impl_->db, include_removed ? "SELECT COUNT(*) FROM nuclei"
+                                                    : "SELECT COUNT(*) FROM nuclei WHERE state NOT IN ('rejected','deleted')");
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+  });
 }
 
 std::optional<core::Nucleus> ResultStore::get(std::int64_t id) const {
-  SQLite::Statement q(*impl_->db, std::string("SELECT ") + kNucleusColumns + " FROM nuclei n WHERE n.id = ?");
-  q.bind(1, static_cast<std::int64_t>(id));
-  if (!q.executeStep()) return std::nullopt;
-  return read_nucleus(q);
+  return impl_->reading("cannot read a nucleus", [&]() -> std::optional<core::Nucleus> {
+    SQLite::Statement q(*impl_->db, std::string("SELECT ") + kNucleusColumns + " FROM nuclei n WHERE n.id = ?");
+    q.bind(1, static_cast<std::int64_t>(id));
+    if (!q.executeStep()) return std::nullopt;
+    return read_nucleus(q);
+  });
 }
 
 std::vector<core::Nucleus> ResultStore::query(const core::BoundingBox& r, std::size_t limit, bool include_removed) const {
@@ -355,22 +392,26 @@ std::vector<core::Nucleus> ResultStore::query(const core::BoundingBox& r, std::s
       " FROM nuclei_rtree t JOIN nuclei n ON n.id = t.id WHERE t.max_x >= ? AND t.min_x <= ? AND t.max_y >= ? AND "
       "t.min_y <= ?" +
       (include_removed ? "" : " AND n.state NOT IN ('rejected','deleted')") + " ORDER BY n.id LIMIT ?";
-  SQLite::Statement q(*impl_->db, sql);
-  q.bind(1, r.x0);
-  q.bind(2, r.x1);
-  q.bind(3, r.y0);
-  q.bind(4, r.y1);
-  q.bind(5, static_cast<std::int64_t>(limit));
-  std::vector<core::Nucleus> out;
-  while (q.executeStep()) out.push_back(read_nucleus(q));
-  return out;
+  return impl_->reading("cannot read nuclei", [&] {
+    SQLite::Statement q(*impl_->db, sql);
+    q.bind(1, r.x0);
+    q.bind(2, r.x1);
+    q.bind(3, r.y0);
+    q.bind(4, r.y1);
+    q.bind(5, static_cast<std::int64_t>(limit));
+    std::vector<core::Nucleus> out;
+    while (q.executeStep()) out.push_back(read_nucleus(q));
+    return out;
+  });
 }
 
 void ResultStore::for_each(const std::function<void(const core::Nucleus&)>& fn, bool include_removed) const {
-  SQLite::Statement q(*impl_->db, std::string("SELECT ") + kNucleusColumns + " FROM nuclei n" +
-                                      (include_removed ? "" : " WHERE n.state NOT IN ('rejected','deleted')") +
-                                      " ORDER BY n.tile_id, n.uuid");
-  while (q.executeStep()) fn(read_nucleus(q));  // ordered by tile then uuid: exports do not depend on completion order
+  impl_->reading("cannot read nuclei", [&] {
+    SQLite::Statement q(*impl_->db, std::string("SELECT ") + kNucleusColumns + " FROM nuclei n" +
+                                        (include_removed ? "" : " WHERE n.state NOT IN ('rejected','deleted')") +
+                                        " ORDER BY n.tile_id, n.uuid");
+    while (q.executeStep()) fn(read_nucleus(q));  // by tile then uuid: exports do not depend on completion order
+  });
 }
 
 void ResultStore::set_state(std::int64_t id, core::ReviewState state, const std::string& user) {
@@ -430,13 +471,15 @@ std::int64_t ResultStore::add_drawn(core::Nucleus n, const std::string& user) {
 }
 
 std::vector<ReviewEdit> ResultStore::edits() const {
-  std::vector<ReviewEdit> out;
-  SQLite::Statement q(*impl_->db, "SELECT id, nucleus_id, action, before, after, user, at FROM edits ORDER BY id");
-  while (q.executeStep())
-    out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
-                   q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getString(),
-                   q.getColumn(6).getString()});
-  return out;
+  return impl_->reading("cannot read the review log", [&] {
+    std::vector<ReviewEdit> out;
+    SQLite::Statement q(*impl_->db, "SELECT id, nucleus_id, action, before, after, user, at FROM edits ORDER BY id");
+    while (q.executeStep())
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
+                     q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getString(),
+                     q.getColumn(6).getString()});
+    return out;
+  });
 }
 
 }  // namespace karyon::postprocess

@@ -13,6 +13,9 @@ import subprocess
 import sys
 import time
 
+if not __debug__:  # the checks below are assert statements; with -O / PYTHONOPTIMIZE they would pass unseen
+    sys.exit("run this test without -O / PYTHONOPTIMIZE: its checks are assert statements")
+
 cli, model, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)

@@ -12,6 +12,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from slurm_cluster import SlurmCluster, Unavailable  # noqa: E402
 
+if not __debug__:  # the checks below are assert statements; with -O / PYTHONOPTIMIZE they would pass unseen
+    sys.exit("run this test without -O / PYTHONOPTIMIZE: its checks are assert statements")
+
 cli, model, work, script = (os.path.abspath(a) for a in sys.argv[1:5])
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)

@@ -114,10 +114,12 @@ TEST(Analyze, existing_results_are_never_overwritten_and_resume_checks_the_setti
     FAIL();
   } catch (const core::InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+    EXPECT_EQ(dynamic_cast<const core::SettingsMismatch*>(&e), nullptr) << "not a settings mismatch: " << e.what();
   }
   o.resume = true;
   o.score_threshold = 0.5;
-  EXPECT_THROW(pipeline::analyze_slide(o), core::InvalidArgument);
+  // A typed refusal (the app offers to keep the old results aside on this type, not on the message text).
+  EXPECT_THROW(pipeline::analyze_slide(o), core::SettingsMismatch);
   o.score_threshold = 0.3;
   EXPECT_EQ(pipeline::analyze_slide(o).tiles_run, 0);  // everything was done: nothing to redo
 }

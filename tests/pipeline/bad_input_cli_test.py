@@ -18,6 +18,9 @@ from PIL import Image
 
 from cli_support import analyze_flags, fresh_slide, interrupt_analyze
 
+if not __debug__:  # the checks below are assert statements; with -O / PYTHONOPTIMIZE they would pass unseen
+    sys.exit("run this test without -O / PYTHONOPTIMIZE: its checks are assert statements")
+
 cli, model, shared, work, case = sys.argv[1:6]
 work = os.path.join(work, case)
 shutil.rmtree(work, ignore_errors=True)  # every case starts from nothing
@@ -31,6 +34,8 @@ def run(args, timeout=300, **kw):
 
 def refused(args, *needles, timeout=300):
     """Runs ARGS expecting a non-zero exit whose stderr holds every needle (case-insensitive)."""
+    if not needles or not all(needles):
+        raise ValueError(f"{args}: refused() needs the words the message must hold (an empty one matches anything)")
     r = run(args, timeout=timeout)
     err = r.stderr.lower()
     assert r.returncode != 0, f"{args}: exit 0, expected a refusal\n{r.stdout[-1500:]}"

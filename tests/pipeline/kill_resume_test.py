@@ -10,6 +10,9 @@ import time
 
 from cli_support import analyze_flags, fresh_slide, nuclei
 
+if not __debug__:  # the checks below are assert statements; with -O / PYTHONOPTIMIZE they would pass unseen
+    sys.exit("run this test without -O / PYTHONOPTIMIZE: its checks are assert statements")
+
 cli, model, work = sys.argv[1:4]
 slide = fresh_slide(cli, work, seed=4)
 common = analyze_flags(model)

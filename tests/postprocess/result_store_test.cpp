@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "karyon/core/errors.hpp"
 #include "karyon/postprocess/result_store.hpp"
 #include "test_support.hpp"
@@ -102,6 +104,42 @@ TEST(ResultStore, unusable_paths_and_other_schema_versions_are_clear_errors) {
   const auto garbage = test::scratch_dir() / "garbage.sqlite";
   test::write_bytes(garbage, test::random_bytes(8192, 3));
   EXPECT_THROW(postprocess::ResultStore{garbage}, core::OutputError);
+}
+
+// Issue 15 item 4: what a damaged or foreign store holds is refused with the file's path, on every read
+// path, instead of a zero-padded outline, a silent "unreviewed", or a bare SQLite exception.
+TEST(ResultStore, damaged_rows_and_sqlite_read_errors_name_the_file) {
+  const auto path = fresh("damaged_rows.sqlite");
+  std::vector<core::Nucleus> nuclei = {square("a", 0, 0), square("b", 20, 0), square("c", 40, 0)};
+  postprocess::ResultStore store(path);
+  store.commit(nuclei, {3});
+  {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+    // a: the outline cut short by one coordinate (a torn write); b: a review state this version never wrote.
+    raw.exec("UPDATE nuclei SET geometry = substr(geometry, 1, length(geometry) - 8) WHERE uuid = 'a'");
+    raw.exec("UPDATE nuclei SET state = 'approved' WHERE uuid = 'b'");
+  }
+  const auto expect_refused = [&](auto&& read, const std::string& why) {
+    try {
+      read();
+      ADD_FAILURE() << "no error for " << why;
+    } catch (const core::OutputError& e) {
+      EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
+  expect_refused([&] { store.get(1); }, "outline of nucleus 1 is damaged (cut short inside ring 0)");
+  expect_refused([&] { store.query({-1, -1, 15, 15}, 10); }, "outline of nucleus 1 is damaged");
+  expect_refused([&] { store.for_each([](const core::Nucleus&) {}); }, "outline of nucleus 1 is damaged");
+  expect_refused([&] { store.get(2); }, "unknown review state 'approved'");
+  EXPECT_EQ(store.get(3)->polygon.outer.size(), 4u);  // an intact row still reads
+  {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE nuclei SET geometry = x'0000' WHERE uuid = 'c'");  // 2 bytes: not even one coordinate
+    raw.exec("DROP TABLE edits");
+  }
+  expect_refused([&] { store.get(3); }, "not a whole number of coordinates");
+  expect_refused([&] { store.edits(); }, "cannot read the review log");
 }
 
 }  // namespace

@@ -59,13 +59,24 @@ std::unique_ptr<Slide> Slide::open(const fs::path& path) {
   return slide;
 }
 
-int Slide::best_level_for_downsample(double downsample) const {
+int level_for_downsample(const std::vector<LevelInfo>& levels, double downsample, double tolerance) {
   int best = 0;
-  const auto& levels = metadata_.levels;
   for (int i = 0; i < static_cast<int>(levels.size()); ++i)
-    if (levels[i].downsample <= downsample * (1.0 + 1e-6) && levels[i].downsample > levels[best].downsample)
+    if (levels[i].downsample <= downsample * (1.0 + tolerance) && levels[i].downsample > levels[best].downsample)
       best = i;
   return best;
+}
+
+int Slide::best_level_for_downsample(double downsample) const { return level_for_downsample(metadata_.levels, downsample); }
+
+const std::vector<std::string>& whole_slide_extensions() {
+  static const std::vector<std::string> exts = {"svs", "tif", "tiff", "ndpi", "vms", "vmu", "scn", "mrxs", "svslide", "bif"};
+  return exts;
+}
+
+const std::vector<std::string>& plain_image_extensions() {
+  static const std::vector<std::string> exts = {"png", "jpg", "jpeg"};
+  return exts;
 }
 
 std::vector<core::Level0Rect> read_region_around_damage(const Slide& slide, int level, std::int64_t x_level0,

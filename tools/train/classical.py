@@ -69,12 +69,11 @@ def tune(mpp, grid):
     """Grid search on the MoNuSeg training split; prints one line per setting, best AJI last."""
     import data
     import metrics
-    from evaluate import upsample
     samples = data.load_monuseg("train", mpp)
     best = None
     for values in itertools.product(*grid.values()):
         kw = dict(zip(grid.keys(), values))
-        rows = [metrics.instance_metrics(s.native_lab, upsample(segment(s.img, mpp, **kw), s.native_lab.shape))
+        rows = [metrics.instance_metrics(s.native_lab, metrics.upsample(segment(s.img, mpp, **kw), s.native_lab.shape))
                 for s in samples]
         m = metrics.summarize(rows)
         print(json.dumps(kw), f"AJI {m['aji']:.3f} PQ {m['pq']:.3f} F1@0.5 {m['f1@0.5']:.3f} Dice {m['dice']:.3f}",

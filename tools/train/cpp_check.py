@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import metrics  # noqa: E402
 import model as M  # noqa: E402
-from evaluate import predict, to_labels, upsample  # noqa: E402
+from evaluate import predict, to_labels  # noqa: E402
+from metrics import upsample  # noqa: E402
 
 
 def cpp_labels(dets, shape):

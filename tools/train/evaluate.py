@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import classical  # noqa: E402
@@ -63,12 +62,6 @@ def to_labels(out, shape, score_thresh, mask_thresh):
         window = lab[y0:y1, x0:x1]
         window[masks[i, y0:y1, x0:x1] > mask_thresh] = k
     return lab
-
-
-def upsample(lab, shape):
-    if lab.shape == shape:
-        return lab
-    return np.asarray(Image.fromarray(lab).resize((shape[1], shape[0]), Image.NEAREST)).astype(np.int32)
 
 
 def main(argv=None):
@@ -137,7 +130,7 @@ def main(argv=None):
                       flush=True)
             for t in scores:
                 for mt in masks:
-                    rows = [metrics.instance_metrics(s.native_lab, upsample(to_labels(o, s.img.shape[:2], t, mt),
+                    rows = [metrics.instance_metrics(s.native_lab, metrics.upsample(to_labels(o, s.img.shape[:2], t, mt),
                                                                             s.native_lab.shape))
                             for s, o in zip(samples, outs_n)]
                     m = metrics.summarize(rows)
@@ -174,7 +167,7 @@ def main(argv=None):
             t0 = time.time()
             lab = fn(s.img)
             secs += time.time() - t0
-            up = upsample(lab, s.native_lab.shape)
+            up = metrics.upsample(lab, s.native_lab.shape)
             r = metrics.instance_metrics(s.native_lab, up)
             r["image"] = s.name
             if name == "model":

@@ -23,6 +23,9 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--dtype", default="fp16", choices=["fp32", "fp16", "bf16"])
     ap.add_argument("--thresholds", default="{}", help="JSON overrides of the card thresholds")
+    ap.add_argument("--arch", default="{}",
+                    help="JSON overrides of inference-only architecture fields, e.g. '{\"top_n_reference_area\": 262144}' "
+                         "(proposal budgets per 512² px of content, as every shipped card)")
     ap.add_argument("--metrics", help="JSON file (evaluate.py --json) or inline JSON object")
     ap.add_argument("--provenance", default="{}", help="JSON object")
     ap.add_argument("--license", required=True)
@@ -30,6 +33,11 @@ def main():
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=True)  # data only: a checkpoint never runs code
     cfg = ck["cfg"]
     cfg["thresholds"].update(json.loads(args.thresholds))
+    arch = json.loads(args.arch)
+    trained = {k for k in arch if k not in ("top_n_reference_area", "rpn_pre_nms_top_n", "rpn_post_nms_top_n")}
+    if trained:
+        sys.exit(f"--arch may only change inference budgets, not the trained network: {sorted(trained)}")
+    cfg["architecture"].update(arch)
     net = M.build(cfg, train=True)
     net.load_state_dict(ck["model"])
     metrics = {}

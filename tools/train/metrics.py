@@ -89,3 +89,11 @@ def reliability(pairs, edges=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.000
         if sel.any():
             out.append({"bin": [lo, min(hi, 1.0)], "n": int(sel.sum()), "precision": float(m[sel].mean())})
     return out
+
+
+def upsample(lab, shape):
+    """A predicted label map at the analysis µm/px, brought to the truth's native grid (nearest neighbour)."""
+    if lab.shape == shape:
+        return lab
+    from PIL import Image
+    return np.asarray(Image.fromarray(lab).resize((shape[1], shape[0]), Image.NEAREST)).astype(np.int32)

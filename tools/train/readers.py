@@ -82,7 +82,8 @@ def load_monuseg_xml(image_path, xml_path, default_mpp=0.25):
 def load_label_map(image_path, label_path, mpp=0.25):
     img = read_rgb(image_path)
     lab = np.asarray(Image.open(label_path)).astype(np.int32)
-    assert lab.shape == img.shape[:2], (image_path, lab.shape, img.shape)
+    if lab.shape != img.shape[:2]:
+        raise ValueError(f"{image_path}: label map {lab.shape} does not match the image {img.shape[:2]}")
     return img, relabel_sequential(lab), mpp
 
 

@@ -1,6 +1,5 @@
 #include "karyon/ui/detection_controller.hpp"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFileInfo>
 #include <QStandardPaths>
@@ -12,6 +11,7 @@
 #include "karyon/core/errors.hpp"
 #include "karyon/core/progress.hpp"
 #include "karyon/core/resources.hpp"
+#include "karyon/postprocess/results_folder.hpp"
 #if KARYON_UI_HAS_PIPELINE
 #include "karyon/pipeline/analyze.hpp"
 #endif
@@ -59,23 +59,11 @@ QString DetectionController::defaultModelPath() {
 }
 
 QString DetectionController::outputFolderFor(const QString& slidePath, const std::optional<QRect>& region) {
-  const QFileInfo slide(slidePath);
-  QString base = slide.absoluteFilePath() + QStringLiteral(".karyon");
-  const QFileInfo baseInfo(base);
-  const bool usable = baseInfo.exists() ? (baseInfo.isDir() && baseInfo.isWritable())
-                                        : QFileInfo(slide.absolutePath()).isWritable();
-  if (!usable) {
-    // A read-only slide folder (archive, network share): keep results per user, named after the
-    // slide plus a hash of its full path so that two slides called the same do not collide.
-    const QByteArray hash =
-        QCryptographicHash::hash(slide.absoluteFilePath().toUtf8(), QCryptographicHash::Sha1).toHex().left(10);
-    base = QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
-               .filePath(QStringLiteral("results/%1-%2.karyon").arg(slide.fileName(), QString::fromLatin1(hash)));
-  }
-  if (!region) return base;
-  const QRect r = *region;
-  return QDir(base).filePath(
-      QStringLiteral("regions/x%1_y%2_w%3_h%4").arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height()));
+  std::optional<core::Level0Rect> r;
+  if (region) r = core::Level0Rect{region->x(), region->y(), region->width(), region->height()};
+  const auto perUser = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation).toStdString();
+  return QString::fromStdString(
+      postprocess::default_results_folder(slidePath.toStdString(), r, perUser).string());
 }
 
 QString DetectionController::storePathIn(const QString& outputDir) {
@@ -122,12 +110,10 @@ bool DetectionController::start(DetectionRequest request) {
         shared->outcome = Outcome::Finished;
         shared->nuclei = summary.nuclei;
         for (const auto& w : summary.warnings) shared->warnings << QString::fromStdString(w);
-      } catch (const core::InvalidArgument& e) {
+      } catch (const core::SettingsMismatch& e) {
         // analyze_slide refuses to resume a store made with other settings (model, threshold, ...):
         // the window offers to keep it aside rather than showing a dead end.
-        const QString message = QString::fromUtf8(e.what());
-        fail(existing && message.contains(QStringLiteral("other settings")) ? Outcome::Mismatch : Outcome::Failed,
-             message);
+        fail(Outcome::Mismatch, QString::fromUtf8(e.what()));
       }
 #else
       fail(Outcome::Failed, tr("This build of Karyon has no detection engine (built with KARYON_BUILD_INFERENCE=OFF)."));

@@ -52,6 +52,7 @@
 #include "karyon/postprocess/geojson.hpp"
 #include "karyon/postprocess/heatmap.hpp"
 #include "karyon/postprocess/nucleus_statistics.hpp"
+#include "karyon/tiling/slide.hpp"
 #include "karyon/ui/detection_controller.hpp"
 #include "karyon/ui/image_adjust_dialog.hpp"
 #include "karyon/ui/measurement_panel.hpp"
@@ -72,10 +73,13 @@ const QString kDeviceKey = QStringLiteral("detection/device");
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
 const QString kStateKey = QStringLiteral("mainWindow/state");
 const QString kAutoAdvanceKey = QStringLiteral("review/autoAdvance");
-// OpenSlide's formats plus the plain images of the fallback.
-const char* const kSlideFilter =
-    QT_TRANSLATE_NOOP("MainWindow", "Slides (*.svs *.tif *.tiff *.ndpi *.vms *.vmu *.scn *.mrxs *.svslide *.bif "
-                                    "*.dcm *.png *.jpg *.jpeg);;All files (*)");
+// The whole-slide formats plus the plain images of the fallback (tiling's lists, as batch uses).
+QString slideFileFilter() {
+  QStringList patterns;
+  for (const auto* list : {&tiling::whole_slide_extensions(), &tiling::plain_image_extensions()})
+    for (const auto& e : *list) patterns << QStringLiteral("*.") + QString::fromStdString(e);
+  return MainWindow::tr("Slides (%1);;All files (*)").arg(patterns.join(QLatin1Char(' ')));
+}
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -434,7 +438,7 @@ void MainWindow::closeSlide() {
 
 void MainWindow::showOpenDialog() {
   const QString dir = m_currentPath.isEmpty() ? QDir::homePath() : QFileInfo(m_currentPath).absolutePath();
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open Slide"), dir, tr(kSlideFilter));
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open Slide"), dir, slideFileFilter());
   if (!path.isEmpty()) openSlide(path);
 }
 

@@ -5,6 +5,7 @@
 #include <QLinearGradient>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <exception>
 
@@ -53,21 +54,6 @@ NucleusShape toShape(const core::Nucleus& n) {
   s.className = QString::fromStdString(n.class_name);
   s.state = n.state;
   return s;
-}
-
-// Perceptually ordered dark-blue → green → yellow (viridis' end points and middle), so that density
-// reads the same in grey-scale print and for red-green colour blindness.
-QColor viridis(double t) {
-  static const QColor stops[] = {QColor(68, 1, 84), QColor(59, 82, 139), QColor(33, 145, 140), QColor(94, 201, 98),
-                                 QColor(253, 231, 37)};
-  t = std::clamp(t, 0.0, 1.0) * 4;
-  const int i = std::min(3, static_cast<int>(t));
-  const double f = t - i;
-  const QColor& a = stops[i];
-  const QColor& b = stops[i + 1];
-  return QColor::fromRgbF(static_cast<float>(a.redF() + (b.redF() - a.redF()) * f),
-                          static_cast<float>(a.greenF() + (b.greenF() - a.greenF()) * f),
-                          static_cast<float>(a.blueF() + (b.blueF() - a.blueF()) * f));
 }
 
 }  // namespace
@@ -265,22 +251,12 @@ void NucleusOverlay::startHeatmap() {
       postprocess::ResultStore store(path);
       const auto grid = postprocess::compute_heatmap(store, width, height, mx, my, cellUm);
       if (grid.cols <= 0 || grid.rows <= 0) return r;
-      // Scale to the 99th percentile of occupied cells, so one crowded cell does not wash out the rest.
-      std::vector<double> occupied;
-      for (double d : grid.density_per_mm2)
-        if (d > 0) occupied.push_back(d);
-      double max = 0;
-      if (!occupied.empty()) {
-        const std::size_t k = std::min(occupied.size() - 1, static_cast<std::size_t>(occupied.size() * 0.99));
-        std::nth_element(occupied.begin(), occupied.begin() + static_cast<std::ptrdiff_t>(k), occupied.end());
-        max = occupied[k];
-      }
-      QImage image(grid.cols, grid.rows, QImage::Format_ARGB32);
+      const double max = postprocess::heatmap_scale_max(grid);
+      const auto rgba = postprocess::heatmap_rgba(grid, max);
+      QImage image(grid.cols, grid.rows, QImage::Format_RGBA8888);
       for (int y = 0; y < grid.rows; ++y)
-        for (int x = 0; x < grid.cols; ++x) {
-          const double d = grid.density_per_mm2[static_cast<std::size_t>(y) * grid.cols + x];
-          image.setPixelColor(x, y, d > 0 && max > 0 ? viridis(d / max) : QColor(0, 0, 0, 0));
-        }
+        std::memcpy(image.scanLine(y), rgba.data() + static_cast<std::size_t>(y) * grid.cols * 4,
+                    static_cast<std::size_t>(grid.cols) * 4);
       r.image = image;
       r.rect = QRectF(0, 0, grid.cols * grid.cell_px_x, grid.rows * grid.cell_px_y);
       r.max = max;
@@ -493,7 +469,10 @@ void NucleusOverlay::paintLegend(QPainter& p) {
   p.setPen(Qt::black);
   p.drawText(QRect(box.left() + pad, box.top() + pad, boxW - 2 * pad, fm.height()), Qt::AlignLeft, title);
   QLinearGradient g(box.left() + pad, 0, box.left() + pad + barW, 0);
-  for (int i = 0; i <= 8; ++i) g.setColorAt(i / 8.0, viridis(i / 8.0));
+  for (int i = 0; i <= 8; ++i) {
+    const auto c = postprocess::heatmap_scale_colour(i / 8.0);
+    g.setColorAt(i / 8.0, QColor(c[0], c[1], c[2]));
+  }
   const QRect bar(box.left() + pad, box.top() + 2 * pad + fm.height(), barW, barH);
   p.fillRect(bar, g);
   const int ty = bar.bottom() + pad;

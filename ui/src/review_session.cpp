@@ -16,6 +16,7 @@
 #include "karyon/core/errors.hpp"
 #include "karyon/core/uuid.hpp"
 #include "karyon/postprocess/nucleus_builder.hpp"
+#include "karyon/postprocess/nucleus_statistics.hpp"
 
 namespace karyon::ui {
 
@@ -331,20 +332,10 @@ void ReviewSession::refreshStatistics() {
     try {
       // Its own connection: this runs on a pool thread while the GUI thread may write.
       postprocess::ResultStore store(path);
-      std::vector<std::pair<float, qint64>> unreviewed;
-      std::set<std::string> classes{"Nucleus", "Tumor", "Lymphocyte", "Stroma", "Other"};
-      store.for_each(
-          [&](const core::Nucleus& n) {
-            ++r.counts[static_cast<int>(n.state)];
-            classes.insert(n.class_name);
-            if (n.state == ReviewState::Unreviewed) unreviewed.emplace_back(n.score, n.id);
-          },
-          true);
-      // Lowest score first; id breaks ties so the order is the same on every scan.
-      std::sort(unreviewed.begin(), unreviewed.end());
-      r.queue.reserve(unreviewed.size());
-      for (const auto& u : unreviewed) r.queue.push_back(u.second);
-      for (const auto& c : classes) r.classes << QString::fromStdString(c);
+      const auto overview = postprocess::review_overview(store);
+      for (int s = 0; s < ReviewSession::kStateCount; ++s) r.counts[s] = overview.counts[s];
+      r.queue.assign(overview.queue.begin(), overview.queue.end());
+      for (const auto& c : overview.classes) r.classes << QString::fromStdString(c);
     } catch (const std::exception& e) {
       r.error = QString::fromUtf8(e.what());
     }

@@ -35,11 +35,7 @@ int SlideTileSource::rows(int level) const {
 }
 
 int SlideTileSource::levelForDownsample(double downsample) const {
-  int best = 0;
-  const auto& levels = metadata().levels;
-  for (int i = 0; i < static_cast<int>(levels.size()); ++i)
-    if (levels[i].downsample <= downsample * 1.01 && levels[i].downsample >= levels[best].downsample) best = i;
-  return best;
+  return tiling::level_for_downsample(metadata().levels, downsample, 0.01);
 }
 
 bool SlideTileSource::isValid(const TileKey& key) const {

@@ -19,6 +19,13 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+// --resume found results made with other settings (slide, model, µm/px, tiling, region or threshold): the
+// caller may offer to keep them aside and start afresh rather than report a dead end.
+class SettingsMismatch : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+
 // A slide could not be opened or read: missing, unsupported, corrupt, truncated.
 class SlideError : public Error {
  public:

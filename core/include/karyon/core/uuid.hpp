@@ -3,15 +3,14 @@
 //   random_uuid()       version 4, for nuclei a person draws or imports without an id;
 //   name_based_uuid()   version 5 (SHA-1 of a namespace and a name), for ids that must come out the same
 //                       when the same input is processed again (a resumed run, the synthetic truth).
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "karyon/core/sha1.hpp"
 
 namespace karyon::core {
 
@@ -48,14 +47,8 @@ inline constexpr UuidBytes kKaryonUuidNamespace = {0xe6, 0x15, 0x02, 0xb9, 0x27,
 
 // Version 5: the first 16 bytes of SHA-1(namespace || name) with version and variant stamped.
 inline std::string name_based_uuid(std::string_view name, const UuidBytes& name_space = kKaryonUuidNamespace) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, name_space.data(), name_space.size()) == 1 &&
-                  EVP_DigestUpdate(ctx, name.data(), name.size()) == 1 && EVP_DigestFinal_ex(ctx, digest, &length) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok || length < 16) throw std::runtime_error("SHA-1 for a name-based UUID failed (OpenSSL)");
+  const Sha1Digest digest =
+      sha1({std::string_view(reinterpret_cast<const char*>(name_space.data()), name_space.size()), name});
   UuidBytes u;
   for (int i = 0; i < 16; ++i) u[i] = digest[i];
   stamp_uuid_version(u, 5);

@@ -18,10 +18,4 @@ namespace karyon::inference {
 // The engine's output type is core's, so postprocess consumes it without knowing LibTorch.
 using Detection = core::Detection;
 
-// Results for one tile, in the model's output order (descending score).
-struct TileDetections {
-  std::int64_t tile_id = 0;
-  std::vector<Detection> detections;
-};
-
 }  // namespace karyon::inference

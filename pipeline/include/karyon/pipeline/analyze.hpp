@@ -70,7 +70,8 @@ struct AnalyzeSummary {
 // only when it holds none of the run's output names (results.sqlite, nuclei.geojson, ...), or an earlier
 // run's results.sqlite with `resume`; `overwrite` replaces those files (never any other).
 // Throws: core::SlideError (slide), core::ModelError (model), core::InvalidArgument (options,
-// existing results or files without resume/overwrite, resume with other settings), core::OutputError
+// existing results or files without resume/overwrite), core::SettingsMismatch (resume with other
+// settings; an InvalidArgument), core::OutputError
 // (disk), core::Cancelled.
 AnalyzeSummary analyze_slide(const AnalyzeOptions& options,
                              const std::function<void(const AnalyzeProgress&)>& progress = {},

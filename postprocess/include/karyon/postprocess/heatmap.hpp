@@ -2,6 +2,7 @@
 // Nucleus density and mean nucleus area on a regular grid over the slide: the low-zoom overview a
 // pathologist looks at first. Written as a PNG (colour-mapped density, for people) and as a small
 // JSON grid (numbers, for programs).
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <vector>
@@ -30,8 +31,17 @@ HeatmapGrid compute_heatmap(const ResultStore& store, std::int64_t width, std::i
 // Marks the cells whose centre lies in `area` (level-0 px) as not analysed: a hole in the map rather
 // than a density of zero.
 void mark_no_data(HeatmapGrid& grid, const core::Level0Rect& area);
+// The density at which the colour scale tops out: the 99th percentile of the cells that hold nuclei, so one
+// crowded cell does not wash out the rest. 0 when no cell holds a nucleus.
+double heatmap_scale_max(const HeatmapGrid& grid);
+// One RGBA pixel per cell (row-major, bytes R, G, B, A): density on the inferno scale up to `scale_max`
+// (cells above it at the top colour), alpha 0 where no nucleus, opaque grey where not analysed. What the
+// PNG export and the app's overlay both draw.
+std::vector<std::uint8_t> heatmap_rgba(const HeatmapGrid& grid, double scale_max);
+// The scale's colour (R, G, B) at `fraction` of scale_max (clamped to [0, 1]), for legends.
+std::array<std::uint8_t, 3> heatmap_scale_colour(double fraction);
 // Both written to PATH.partial and renamed, so a file with the final name is always complete.
-// PNG: inferno, white where no nucleus, grey where not analysed. JSON: null where not analysed.
+// PNG: heatmap_rgba() on white (no nucleus: white), enlarged to ~512 px. JSON: null where not analysed.
 void write_heatmap_png(const HeatmapGrid& grid, const std::filesystem::path& path);
 void write_heatmap_json(const HeatmapGrid& grid, const std::filesystem::path& path);
 

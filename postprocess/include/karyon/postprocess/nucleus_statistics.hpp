@@ -50,4 +50,15 @@ struct Histogram {
 // Throws core::InvalidArgument when bins < 1.
 Histogram make_histogram(const std::vector<double>& values, int bins);
 
+// The classes a reviewer can choose from before any store adds its own (Nucleus, Tumor, Lymphocyte, ...).
+const std::vector<std::string>& standard_classes();
+
+// What a review starts from, in one pass over the store (deleted nuclei included in the counts).
+struct ReviewOverview {
+  StateCounts counts{};              // per core::ReviewState
+  std::vector<std::int64_t> queue;   // unreviewed nuclei, least certain (lowest score) first; id breaks ties
+  std::vector<std::string> classes;  // standard_classes() and every class in the store, sorted
+};
+ReviewOverview review_overview(const ResultStore& store);
+
 }  // namespace karyon::postprocess

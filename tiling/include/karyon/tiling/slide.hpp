@@ -64,6 +64,17 @@ class Slide {
   SlideMetadata metadata_;
 };
 
+// The level with the largest downsample not above `downsample` * (1 + tolerance), i.e. never coarser than
+// asked beyond the tolerance (the first such level on ties; level 0 when none). Analysis uses a rounding
+// tolerance only; the viewer allows 1 %, where a level 1 % too coarse is invisible and 4x cheaper to read.
+int level_for_downsample(const std::vector<LevelInfo>& levels, double downsample, double tolerance = 1e-6);
+
+// The file extensions (lower case, no dot) of the whole-slide formats that the OpenSlide Karyon is built
+// with (Debian 12: 3.4.1; DICOM and CZI need OpenSlide 4) reads, and of the plain images of the fallback.
+// Batch looks for the first kind by default; the app's Open dialog offers both.
+const std::vector<std::string>& whole_slide_extensions();
+const std::vector<std::string>& plain_image_extensions();
+
 // Like slide.read_region, but an area that cannot be decoded (core::DamagedRegion) is read around in
 // blocks of `block` level px: blocks that still fail stay white and come back as level-0 rects (empty
 // when nothing failed). Other errors still throw.

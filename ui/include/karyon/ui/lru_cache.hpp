@@ -41,12 +41,6 @@ class LruCache {
     return &it->second->value;
   }
 
-  // Like get() without changing the eviction order (for inspection and tests).
-  const Value* peek(const Key& key) const {
-    auto it = m_index.find(key);
-    return it == m_index.end() ? nullptr : &it->second->value;
-  }
-
   bool contains(const Key& key) const { return m_index.count(key) != 0; }
 
   bool remove(const Key& key) {

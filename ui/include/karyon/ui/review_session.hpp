@@ -28,6 +28,7 @@
 
 #include "karyon/core/image.hpp"
 #include "karyon/core/nucleus.hpp"
+#include "karyon/postprocess/nucleus_statistics.hpp"
 #include "karyon/postprocess/result_store.hpp"
 
 namespace karyon::ui {
@@ -42,7 +43,7 @@ struct StoreReader {
 class ReviewSession : public QObject {
   Q_OBJECT
  public:
-  static constexpr int kStateCount = 5;  // core::ReviewState values
+  static constexpr int kStateCount = postprocess::kReviewStateCount;  // core::ReviewState values
 
   // mppX/mppY: µm per level-0 pixel, for the measurements of drawn and reshaped nuclei (0: unknown).
   ReviewSession(const QString& storePath, double mppX, double mppY, QObject* parent = nullptr);
@@ -54,7 +55,6 @@ class ReviewSession : public QObject {
   QUndoStack* undoStack() { return &m_undo; }
   // The edit log's user: the OS account the app runs as (osUser()) unless set.
   static QString osUser();
-  void setUser(const QString& user) { m_user = user; }
   QString user() const { return m_user; }
   double mppX() const { return m_mppX; }
   double mppY() const { return m_mppY; }
