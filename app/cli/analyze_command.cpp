@@ -23,6 +23,22 @@ void print_analyze_progress(const pipeline::AnalyzeProgress& p) {
             analyze_progress_detail(p));
 }
 
+void add_analysis_options(CLI::App* cmd, pipeline::AnalyzeOptions& o) {
+  cmd->add_option("--precision", o.precision, "fp32, fp16 or bf16 (CUDA)")->capture_default_str();
+  cmd->add_option("--batch", o.batch_size, "Tiles per forward pass")->capture_default_str();
+  cmd->add_option("--workers", o.workers_per_device, "Model replicas per device")->capture_default_str();
+  cmd->add_option("--readers", o.reader_threads, "Slide reader threads")->capture_default_str();
+  cmd->add_option("--tile-size", o.tile_size, "Tile size, analysis px")->capture_default_str();
+  cmd->add_option("--overlap", o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--score-threshold", o.score_threshold, "Minimum detection score (default: the model card's threshold)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--heatmap-cell", o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
+  cmd->add_flag("--gzip", o.gzip, "Write nuclei.geojson.gz");
+  cmd->add_flag("--strict", o.strict,
+                "Stop at a tile that cannot be decoded (default: read it from a coarser level or leave it out, and report it)");
+}
+
 void register_analyze_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("analyze", "Find every nucleus of a slide: GeoJSON, CSV, heatmap, summary");
   struct Args {
@@ -34,21 +50,9 @@ void register_analyze_command(CLI::App& app) {
   cmd->add_option("-o,--out", a->out, "Output folder")->required();
   cmd->add_option("--model", a->model, "Model card (JSON); default: the model shipped with Karyon");
   cmd->add_option("--device", a->o.device, "cpu, cuda:N or cuda:all")->capture_default_str();
-  cmd->add_option("--precision", a->o.precision, "fp32, fp16 or bf16 (CUDA)")->capture_default_str();
-  cmd->add_option("--batch", a->o.batch_size, "Tiles per forward pass")->capture_default_str();
-  cmd->add_option("--workers", a->o.workers_per_device, "Model replicas per device")->capture_default_str();
-  cmd->add_option("--readers", a->o.reader_threads, "Slide reader threads")->capture_default_str();
   cmd->add_option("--region", a->region, "Only this region: x,y,w,h in level-0 px");
   cmd->add_option("--mpp", a->o.mpp, "Slide µm/px, when the file does not say (or says wrong)");
-  cmd->add_option("--tile-size", a->o.tile_size, "Tile size, analysis px")->capture_default_str();
-  cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
-  cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
-  cmd->add_flag("--strict", a->o.strict,
-                "Stop at a tile that cannot be decoded (default: read it from a coarser level or leave it out, and report it)");
+  add_analysis_options(cmd, a->o);
   cmd->add_flag("--resume", a->o.resume, "Finish an interrupted run in the same output folder");
   cmd->add_flag("--overwrite", a->o.overwrite,
                 "Replace an earlier run's results (or files of the same names) in the output folder");

@@ -64,20 +64,8 @@ void register_batch_command(CLI::App& app) {
   cmd->add_option("--model", a->model, "Model card (JSON); default: the model shipped with Karyon");
   cmd->add_option("--devices,--device", a->devices,
                   "cpu, cuda:N, cuda:0,cuda:1 or cuda:all (default: cuda:all when there is a GPU, else cpu)");
-  cmd->add_option("--precision", a->o.precision, "fp32, fp16 or bf16 (CUDA)")->capture_default_str();
-  cmd->add_option("--batch", a->o.batch_size, "Tiles per forward pass")->capture_default_str();
-  cmd->add_option("--workers", a->o.workers_per_device, "Model replicas per device")->capture_default_str();
-  cmd->add_option("--readers", a->o.reader_threads, "Slide reader threads")->capture_default_str();
   cmd->add_option("--mpp", a->o.mpp, "µm/px for every slide (only when the files do not say)");
-  cmd->add_option("--tile-size", a->o.tile_size, "Tile size, analysis px")->capture_default_str();
-  cmd->add_option("--overlap", a->o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--score-threshold", a->o.score_threshold, "Minimum detection score (default: the model card's threshold)")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--heatmap-cell", a->o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
-  cmd->add_flag("--gzip", a->o.gzip, "Write nuclei.geojson.gz");
-  cmd->add_flag("--strict", a->o.strict,
-                "Stop at a tile that cannot be decoded (default: read it from a coarser level or leave it out, and report it)");
+  add_analysis_options(cmd, a->o);
   cmd->add_option("--shard", a->shard, "Only shard I of N (0-based), e.g. 2/8: slides at sorted positions p with p % N == I");
   cmd->add_option("--log-json", a->log_json, "Append one JSON object per event (slide start/done/failed) to this file");
   cmd->callback([a] {
