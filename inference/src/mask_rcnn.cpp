@@ -183,19 +183,38 @@ at::Tensor MaskRcnn::multiscale_roi_align(const std::vector<at::Tensor>& feats, 
 
 std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& images_in, const Thresholds& th,
                                              const std::vector<int64_t>& content_pixels) const {
-  const int64_t B = static_cast<int64_t>(images_in.size());
-  std::vector<RawDetections> out(static_cast<std::size_t>(B));
-  if (B == 0) return out;
-  const auto fopts = images_in[0].options().dtype(at::kFloat);
-
+  std::vector<RawDetections> out(images_in.size());
+  if (images_in.empty()) return out;
   // Stage times (core/stage_profile.hpp) are host wall time: exact on CPU; on CUDA, kernels queued in one
   // stage may finish in a later one.
   core::StageTimer transform_time("transform");
-  // --- transform: optional resize, then pad to a multiple of size_divisible -------------------
+  const Batch batch = transform(images_in);
+  transform_time.stop();
+
+  core::StageTimer backbone_time("backbone");
+  const std::vector<at::Tensor> feats = backbone(batch.images.to(dtype_));
+  backbone_time.stop();
+
+  core::StageTimer rpn_time("rpn");
+  std::vector<int64_t> max_detections;
+  const std::vector<at::Tensor> proposals = rpn(feats, batch, content_pixels, th, max_detections);
+  rpn_time.stop();
+
+  const std::vector<at::Tensor> p2p5(feats.begin(), feats.begin() + 4);
+  box_head(p2p5, proposals, batch, max_detections, th, out);
+  mask_head(p2p5, batch, out);
+  undo_resize(batch, out);
+  return out;
+}
+
+MaskRcnn::Batch MaskRcnn::transform(const std::vector<at::Tensor>& images_in) const {
+  // Optional resize, then pad to a multiple of size_divisible.
+  const int64_t B = static_cast<int64_t>(images_in.size());
+  const auto fopts = images_in[0].options().dtype(at::kFloat);
+  Batch b;
   std::vector<at::Tensor> images;
-  std::vector<std::pair<int64_t, int64_t>> orig_sizes, sizes;
   for (const auto& im : images_in) {
-    orig_sizes.emplace_back(im.size(1), im.size(2));
+    b.orig_sizes.emplace_back(im.size(1), im.size(2));
     if (arch_.min_size > 0) {
       const double mn = static_cast<double>(std::min(im.size(1), im.size(2)));
       const double mx = static_cast<double>(std::max(im.size(1), im.size(2)));
@@ -206,26 +225,44 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     } else {
       images.push_back(im);
     }
-    sizes.emplace_back(images.back().size(1), images.back().size(2));
+    b.sizes.emplace_back(images.back().size(1), images.back().size(2));
   }
   int64_t Hp = 0, Wp = 0;
-  for (const auto& s : sizes) Hp = std::max(Hp, s.first), Wp = std::max(Wp, s.second);
+  for (const auto& s : b.sizes) Hp = std::max(Hp, s.first), Wp = std::max(Wp, s.second);
   const int64_t div = arch_.size_divisible;
   Hp = (Hp + div - 1) / div * div;
   Wp = (Wp + div - 1) / div * div;
-  at::Tensor batch = at::zeros({B, 3, Hp, Wp}, fopts);
+  b.images = at::zeros({B, 3, Hp, Wp}, fopts);
   for (int64_t i = 0; i < B; ++i)
-    batch[i].slice(1, 0, sizes[static_cast<std::size_t>(i)].first).slice(2, 0, sizes[static_cast<std::size_t>(i)].second).copy_(images[static_cast<std::size_t>(i)]);
+    b.images[i].slice(1, 0, b.sizes[static_cast<std::size_t>(i)].first).slice(2, 0, b.sizes[static_cast<std::size_t>(i)].second).copy_(images[static_cast<std::size_t>(i)]);
+  return b;
+}
 
-  transform_time.stop();
+at::Tensor MaskRcnn::anchors(std::size_t level, int64_t h, int64_t wd, int64_t stride_h, int64_t stride_w,
+                             const at::TensorOptions& fopts) const {
+  const auto& sz = arch_.anchor_sizes[level];
+  const auto& ar = arch_.aspect_ratios[level];
+  const at::Tensor scales_t = at::tensor(std::vector<float>(sz.begin(), sz.end()), fopts);
+  const at::Tensor ratios_t = at::tensor(std::vector<float>(ar.begin(), ar.end()), fopts);
+  const at::Tensor h_ratios = at::sqrt(ratios_t);
+  const at::Tensor w_ratios = 1 / h_ratios;
+  const at::Tensor ws = (w_ratios.unsqueeze(1) * scales_t.unsqueeze(0)).view(-1);
+  const at::Tensor hs = (h_ratios.unsqueeze(1) * scales_t.unsqueeze(0)).view(-1);
+  const at::Tensor base = (at::stack({-ws, -hs, ws, hs}, 1) / 2).round();
+  const auto iopts = fopts.dtype(at::kInt);
+  const at::Tensor sx = at::arange(wd, iopts) * stride_w;
+  const at::Tensor sy = at::arange(h, iopts) * stride_h;
+  const auto grid = at::meshgrid({sy, sx}, "ij");
+  const at::Tensor gx = grid[1].reshape(-1), gy = grid[0].reshape(-1);
+  const at::Tensor shifts = at::stack({gx, gy, gx, gy}, 1);
+  return (shifts.view({-1, 1, 4}) + base.view({1, -1, 4})).reshape({-1, 4});
+}
 
-  // --- backbone + FPN --------------------------------------------------------------------------
-  core::StageTimer backbone_time("backbone");
-  const std::vector<at::Tensor> feats = backbone(batch.to(dtype_));
-  backbone_time.stop();
-
-  // --- RPN -------------------------------------------------------------------------------------
-  core::StageTimer rpn_time("rpn");
+std::vector<at::Tensor> MaskRcnn::rpn(const std::vector<at::Tensor>& feats, const Batch& batch,
+                                      const std::vector<int64_t>& content_pixels, const Thresholds& th,
+                                      std::vector<int64_t>& max_detections) const {
+  const int64_t B = batch.images.size(0), Hp = batch.images.size(2), Wp = batch.images.size(3);
+  const auto fopts = batch.images.options();
   const int64_t A = arch_.anchors_per_location();
   std::vector<at::Tensor> obj_l, del_l, anchors_l;
   std::vector<int64_t> n_per_level;
@@ -237,36 +274,19 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     obj_l.push_back(logits.view({B, A, 1, h, wd}).permute({0, 3, 4, 1, 2}).reshape({B, -1}));
     del_l.push_back(deltas.view({B, A, 4, h, wd}).permute({0, 3, 4, 1, 2}).reshape({B, -1, 4}));
     n_per_level.push_back(h * wd * A);
-    // AnchorGenerator for this level.
-    const auto& sz = arch_.anchor_sizes[l];
-    const auto& ar = arch_.aspect_ratios[l];
-    const at::Tensor scales_t = at::tensor(std::vector<float>(sz.begin(), sz.end()), fopts);
-    const at::Tensor ratios_t = at::tensor(std::vector<float>(ar.begin(), ar.end()), fopts);
-    const at::Tensor h_ratios = at::sqrt(ratios_t);
-    const at::Tensor w_ratios = 1 / h_ratios;
-    const at::Tensor ws = (w_ratios.unsqueeze(1) * scales_t.unsqueeze(0)).view(-1);
-    const at::Tensor hs = (h_ratios.unsqueeze(1) * scales_t.unsqueeze(0)).view(-1);
-    const at::Tensor base = (at::stack({-ws, -hs, ws, hs}, 1) / 2).round();
-    const int64_t stride_h = Hp / h, stride_w = Wp / wd;
-    const auto iopts = fopts.dtype(at::kInt);
-    const at::Tensor sx = at::arange(wd, iopts) * stride_w;
-    const at::Tensor sy = at::arange(h, iopts) * stride_h;
-    const auto grid = at::meshgrid({sy, sx}, "ij");
-    const at::Tensor gx = grid[1].reshape(-1), gy = grid[0].reshape(-1);
-    const at::Tensor shifts = at::stack({gx, gy, gx, gy}, 1);
-    anchors_l.push_back((shifts.view({-1, 1, 4}) + base.view({1, -1, 4})).reshape({-1, 4}));
+    anchors_l.push_back(anchors(l, h, wd, Hp / h, Wp / wd, fopts));
   }
   const at::Tensor objectness = at::cat(obj_l, 1);                      // (B, T)
   const at::Tensor deltas = at::cat(del_l, 1);                          // (B, T, 4)
-  const at::Tensor anchors = at::cat(anchors_l, 0);                     // (T, 4)
-  const int64_t T = anchors.size(0);
+  const at::Tensor all_anchors = at::cat(anchors_l, 0);                 // (T, 4)
+  const int64_t T = all_anchors.size(0);
   const at::Tensor proposals_all =
-      decode_boxes(deltas.reshape({-1, 4}), anchors.repeat({B, 1}), 1, 1, 1, 1).view({B, T, 4});
+      decode_boxes(deltas.reshape({-1, 4}), all_anchors.repeat({B, 1}), 1, 1, 1, 1).view({B, T, 4});
   // Per image: its own top-n counts (they may scale with its area, see ArchitectureConfig::top_n_for).
   std::vector<at::Tensor> proposals(static_cast<std::size_t>(B));
-  std::vector<int64_t> max_detections(static_cast<std::size_t>(B));
+  max_detections.assign(static_cast<std::size_t>(B), 0);
   for (int64_t i = 0; i < B; ++i) {
-    const auto [h, wd] = sizes[static_cast<std::size_t>(i)];
+    const auto [h, wd] = batch.sizes[static_cast<std::size_t>(i)];
     const int64_t area = content_pixels.empty() ? h * wd : content_pixels[static_cast<std::size_t>(i)];
     const int64_t pre_n = arch_.top_n_for(arch_.rpn_pre_nms_top_n, area);
     const int64_t post_n = arch_.top_n_for(arch_.rpn_post_nms_top_n, area);
@@ -293,13 +313,16 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     keep = keep.slice(0, 0, post_n);
     proposals[static_cast<std::size_t>(i)] = boxes.index_select(0, keep);
   }
+  return proposals;
+}
 
-  rpn_time.stop();
-
-  // --- box head ----------------------------------------------------------------------------------
-  const std::vector<at::Tensor> p2p5(feats.begin(), feats.begin() + 4);
+void MaskRcnn::box_head(const std::vector<at::Tensor>& p2p5, const std::vector<at::Tensor>& proposals,
+                        const Batch& batch, const std::vector<int64_t>& max_detections, const Thresholds& th,
+                        std::vector<RawDetections>& out) const {
+  const int64_t B = static_cast<int64_t>(out.size());
+  const auto fopts = batch.images.options();
   core::StageTimer box_roi_align_time("box_roi_align");
-  const at::Tensor box_feats = multiscale_roi_align(p2p5, proposals, sizes, arch_.box_roi_size);
+  const at::Tensor box_feats = multiscale_roi_align(p2p5, proposals, batch.sizes, arch_.box_roi_size);
   box_roi_align_time.stop();
   core::StageTimer box_head_time("box_head");
   at::Tensor x = box_feats.flatten(1).to(dtype_);
@@ -313,11 +336,10 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
   const at::Tensor all_props = at::cat(proposals, 0);
   const at::Tensor pred_boxes = decode_boxes(box_regression, all_props, 10, 10, 5, 5).reshape({all_props.size(0), -1, 4});
   const at::Tensor pred_scores = at::softmax(class_logits, -1);
-  std::vector<at::Tensor> det_boxes(static_cast<std::size_t>(B));
   int64_t start = 0;
   for (int64_t i = 0; i < B; ++i) {
     const int64_t n = proposals[static_cast<std::size_t>(i)].size(0);
-    const auto [h, wd] = sizes[static_cast<std::size_t>(i)];
+    const auto [h, wd] = batch.sizes[static_cast<std::size_t>(i)];
     at::Tensor boxes = clip_boxes(pred_boxes.slice(0, start, start + n), h, wd);
     at::Tensor scores = pred_scores.slice(0, start, start + n);
     at::Tensor labels = at::arange(K, fopts.dtype(at::kLong)).view({1, -1}).expand_as(scores);
@@ -334,77 +356,78 @@ std::vector<RawDetections> MaskRcnn::forward(const std::vector<at::Tensor>& imag
     o.boxes = boxes.index_select(0, keep);
     o.scores = scores.index_select(0, keep);
     o.labels = labels.index_select(0, keep);
-    det_boxes[static_cast<std::size_t>(i)] = o.boxes;
   }
+}
 
-  box_head_time.stop();
-
-  // --- mask head -----------------------------------------------------------------------------------
+void MaskRcnn::mask_head(const std::vector<at::Tensor>& p2p5, const Batch& batch, std::vector<RawDetections>& out) const {
+  const int64_t B = static_cast<int64_t>(out.size());
+  const auto fopts = batch.images.options();
   int64_t total = 0;
-  for (const auto& b : det_boxes) total += b.size(0);
+  for (const auto& o : out) total += o.boxes.size(0);
   const int64_t M = arch_.mask_roi_size * 2;
-  if (total > 0) {
-    std::vector<at::Tensor> labels_v;
-    for (const auto& o : out) labels_v.push_back(o.labels);
-    const at::Tensor lab = at::cat(labels_v, 0);
-    const at::Tensor all_boxes = at::cat(det_boxes, 0);
-    std::vector<int64_t> owner;  // image index of every detection
-    for (int64_t i = 0; i < B; ++i) owner.insert(owner.end(), static_cast<std::size_t>(det_boxes[static_cast<std::size_t>(i)].size(0)), i);
-    // The mask head runs over detections in chunks: with ~1000 nuclei per tile its 28x28x256
-    // activations would otherwise need gigabytes at once. Every op here is per-RoI, so chunking
-    // does not change the result.
-    constexpr int64_t kChunk = 128;
-    std::vector<at::Tensor> sel_parts;
-    for (int64_t c0 = 0; c0 < total; c0 += kChunk) {
-      const int64_t c1 = std::min(total, c0 + kChunk);
-      std::vector<at::Tensor> boxes_per_image(static_cast<std::size_t>(B));
-      for (int64_t i = 0; i < B; ++i) boxes_per_image[static_cast<std::size_t>(i)] = all_boxes.new_empty({0, 4});
-      // Chunks keep detections in order; split this chunk back into per-image lists for the pooler.
-      int64_t k = c0;
-      while (k < c1) {
-        const int64_t img = owner[static_cast<std::size_t>(k)];
-        int64_t e = k;
-        while (e < c1 && owner[static_cast<std::size_t>(e)] == img) ++e;
-        boxes_per_image[static_cast<std::size_t>(img)] = all_boxes.slice(0, k, e);
-        k = e;
-      }
-      core::StageTimer mask_roi_align_time("mask_roi_align");
-      at::Tensor m = multiscale_roi_align(p2p5, boxes_per_image, sizes, arch_.mask_roi_size)
-                         .to(dtype_)
-                         .contiguous(at::MemoryFormat::ChannelsLast);
-      mask_roi_align_time.stop();
-      core::StageTimer mask_head_time("mask_head");
-      for (std::size_t i = 0; i < arch_.mask_layers.size(); ++i)
-        m = at::relu(conv(m, "roi_heads.mask_head." + std::to_string(i) + ".0", 1, 1, true));
-      m = at::relu(at::conv_transpose2d(m, w("roi_heads.mask_predictor.conv5_mask.weight"),
-                                        w("roi_heads.mask_predictor.conv5_mask.bias"), 2));
-      m = conv(m, "roi_heads.mask_predictor.mask_fcn_logits", 1, 0, true).to(at::kFloat);
-      const at::Tensor l = lab.slice(0, c0, c1);
-      sel_parts.push_back(at::sigmoid(m.index({at::arange(c1 - c0, l.options()), l})).contiguous());  // (n, M, M)
-    }
-    const at::Tensor sel = at::cat(sel_parts, 0);
-    int64_t s0 = 0;
-    for (auto& o : out) {
-      const int64_t n = o.boxes.size(0);
-      o.masks = sel.slice(0, s0, s0 + n);
-      s0 += n;
-    }
-  } else {
+  if (total == 0) {
     for (auto& o : out) o.masks = at::zeros({0, M, M}, fopts);
+    return;
   }
+  std::vector<at::Tensor> labels_v, boxes_v;
+  for (const auto& o : out) labels_v.push_back(o.labels), boxes_v.push_back(o.boxes);
+  const at::Tensor lab = at::cat(labels_v, 0);
+  const at::Tensor all_boxes = at::cat(boxes_v, 0);
+  std::vector<int64_t> owner;  // image index of every detection
+  for (int64_t i = 0; i < B; ++i) owner.insert(owner.end(), static_cast<std::size_t>(boxes_v[static_cast<std::size_t>(i)].size(0)), i);
+  // The mask head runs over detections in chunks: with ~1000 nuclei per tile its 28x28x256
+  // activations would otherwise need gigabytes at once. Every op here is per-RoI, so chunking
+  // does not change the result.
+  constexpr int64_t kChunk = 128;
+  std::vector<at::Tensor> sel_parts;
+  for (int64_t c0 = 0; c0 < total; c0 += kChunk) {
+    const int64_t c1 = std::min(total, c0 + kChunk);
+    std::vector<at::Tensor> boxes_per_image(static_cast<std::size_t>(B));
+    for (int64_t i = 0; i < B; ++i) boxes_per_image[static_cast<std::size_t>(i)] = all_boxes.new_empty({0, 4});
+    // Chunks keep detections in order; split this chunk back into per-image lists for the pooler.
+    int64_t k = c0;
+    while (k < c1) {
+      const int64_t img = owner[static_cast<std::size_t>(k)];
+      int64_t e = k;
+      while (e < c1 && owner[static_cast<std::size_t>(e)] == img) ++e;
+      boxes_per_image[static_cast<std::size_t>(img)] = all_boxes.slice(0, k, e);
+      k = e;
+    }
+    core::StageTimer mask_roi_align_time("mask_roi_align");
+    at::Tensor m = multiscale_roi_align(p2p5, boxes_per_image, batch.sizes, arch_.mask_roi_size)
+                       .to(dtype_)
+                       .contiguous(at::MemoryFormat::ChannelsLast);
+    mask_roi_align_time.stop();
+    core::StageTimer mask_head_time("mask_head");
+    for (std::size_t i = 0; i < arch_.mask_layers.size(); ++i)
+      m = at::relu(conv(m, "roi_heads.mask_head." + std::to_string(i) + ".0", 1, 1, true));
+    m = at::relu(at::conv_transpose2d(m, w("roi_heads.mask_predictor.conv5_mask.weight"),
+                                      w("roi_heads.mask_predictor.conv5_mask.bias"), 2));
+    m = conv(m, "roi_heads.mask_predictor.mask_fcn_logits", 1, 0, true).to(at::kFloat);
+    const at::Tensor l = lab.slice(0, c0, c1);
+    sel_parts.push_back(at::sigmoid(m.index({at::arange(c1 - c0, l.options()), l})).contiguous());  // (n, M, M)
+  }
+  const at::Tensor sel = at::cat(sel_parts, 0);
+  int64_t s0 = 0;
+  for (auto& o : out) {
+    const int64_t n = o.boxes.size(0);
+    o.masks = sel.slice(0, s0, s0 + n);
+    s0 += n;
+  }
+}
 
-  // --- undo the resize --------------------------------------------------------------------------------
-  for (int64_t i = 0; i < B; ++i) {
-    const auto [oh, ow] = orig_sizes[static_cast<std::size_t>(i)];
-    const auto [h, wd] = sizes[static_cast<std::size_t>(i)];
+void MaskRcnn::undo_resize(const Batch& batch, std::vector<RawDetections>& out) const {
+  const auto fopts = batch.images.options();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto [oh, ow] = batch.orig_sizes[i];
+    const auto [h, wd] = batch.sizes[i];
     if (oh == h && ow == wd) continue;
-    auto& o = out[static_cast<std::size_t>(i)];
+    auto& o = out[i];
     const at::Tensor rh = at::scalar_tensor(static_cast<double>(oh), fopts) / at::scalar_tensor(static_cast<double>(h), fopts);
     const at::Tensor rw = at::scalar_tensor(static_cast<double>(ow), fopts) / at::scalar_tensor(static_cast<double>(wd), fopts);
     o.boxes = at::stack({o.boxes.select(1, 0) * rw, o.boxes.select(1, 1) * rh, o.boxes.select(1, 2) * rw,
                          o.boxes.select(1, 3) * rh}, 1);
   }
-  return out;
 }
 
 PastedMask paste_mask(const at::Tensor& mask, const float box[4], int64_t im_h, int64_t im_w) {

@@ -38,7 +38,29 @@ class MaskRcnn {
   at::Tensor conv(const at::Tensor& x, const std::string& p, int64_t stride, int64_t pad, bool bias) const;
   // Conv `p` with the FrozenBatchNorm2d after it folded in (see the constructor).
   at::Tensor conv_bn(const at::Tensor& x, const std::string& p, int64_t stride, int64_t pad) const;
+  // The stages of forward(), as torchvision splits them (GeneralizedRCNNTransform, RPN, RoIHeads).
+  struct Batch {
+    at::Tensor images;                                      // (B, 3, Hp, Wp), padded to size_divisible
+    std::vector<std::pair<int64_t, int64_t>> sizes;         // each image after the optional resize
+    std::vector<std::pair<int64_t, int64_t>> orig_sizes;    // each image as given
+  };
+  Batch transform(const std::vector<at::Tensor>& images) const;
   std::vector<at::Tensor> backbone(const at::Tensor& x) const;  // P2..P5 + pool
+  // AnchorGenerator for one level: (h * w * A, 4) anchors of an h x w feature map at the given stride.
+  at::Tensor anchors(std::size_t level, int64_t h, int64_t w, int64_t stride_h, int64_t stride_w,
+                     const at::TensorOptions& float_options) const;
+  // Proposals per image, after per-level top-n, clipping, small-box removal and NMS; `max_detections`
+  // receives each image's detection budget (all budgets scale with content_pixels).
+  std::vector<at::Tensor> rpn(const std::vector<at::Tensor>& feats, const Batch& batch,
+                              const std::vector<int64_t>& content_pixels, const Thresholds& th,
+                              std::vector<int64_t>& max_detections) const;
+  // Box head + postprocess_detections: boxes, scores and labels of `out`.
+  void box_head(const std::vector<at::Tensor>& p2p5, const std::vector<at::Tensor>& proposals, const Batch& batch,
+                const std::vector<int64_t>& max_detections, const Thresholds& th, std::vector<RawDetections>& out) const;
+  // Mask head: the label's mask probabilities of every detection in `out`.
+  void mask_head(const std::vector<at::Tensor>& p2p5, const Batch& batch, std::vector<RawDetections>& out) const;
+  // Boxes back to the images as given (when the transform resized them).
+  void undo_resize(const Batch& batch, std::vector<RawDetections>& out) const;
   at::Tensor multiscale_roi_align(const std::vector<at::Tensor>& feats, const std::vector<at::Tensor>& boxes,
                                   const std::vector<std::pair<int64_t, int64_t>>& image_sizes, int64_t out) const;
 
