@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <map>
-#include <random>
 #include <sstream>
 
 #include "karyon/core/errors.hpp"
