@@ -73,6 +73,17 @@ TEST(BadInput, tiff_header_only) {
   expect_slide_error(scratch_dir() / "header.tif", "");
 }
 
+// Found by tools/fuzz (fuzz_slide_open): OpenSlide's vendor detection allocated what a field claimed, here an
+// ImageDescription of 3.8 GB in a 26-byte file. Such a field is refused before any library sees the file.
+TEST(BadInput, tiff_field_claiming_more_bytes_than_the_file) {
+  std::string tiff("II*\0\x08\0\0\0", 8);                                      // header, first directory at 8
+  tiff += std::string("\x01\0", 2);                                                 // one entry
+  tiff += std::string("\x0e\x01\x02\0\x68\x42\x02\xe4\0\0\0\0", 12);              // 270 ASCII, 3825353320 values
+  tiff += std::string(4, '\0');                                                      // no next directory
+  test::write_bytes(scratch_dir() / "description.svs", tiff);
+  expect_slide_error(scratch_dir() / "description.svs", "field 270 of directory 0 claims 3825353320 values");
+}
+
 TEST(BadInput, png_claiming_absurd_dimensions) {
   // A valid PNG signature and IHDR for 200000 x 200000 px, then nothing.
   cv::Mat one(1, 1, CV_8UC3, cv::Scalar(1, 2, 3));

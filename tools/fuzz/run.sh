@@ -6,7 +6,7 @@
 #
 #   tools/fuzz/run.sh [SECONDS] [TARGET ...]        e.g. tools/fuzz/run.sh 30; tools/fuzz/run.sh 600 fuzz_geojson
 #
-# Environment: KARYON_FUZZ_BUILD (build folder, default build-fuzz), KARYON_FUZZ_NICE (niceness of the
+# Environment: KARYON_FUZZ_SEED (libFuzzer -seed, default random), KARYON_FUZZ_BUILD (build folder, default build-fuzz), KARYON_FUZZ_NICE (niceness of the
 # fuzzers, default 10), KARYON_JOBS (build jobs, default nproc), KARYON_SHARED_DATA (default ../shared/data).
 # The corpus each run grows is kept in build-fuzz/corpus/TARGET, so later runs start where earlier ones ended.
 set -uo pipefail
@@ -77,7 +77,7 @@ for t in "${TARGETS[@]}"; do
   before=$(ls "$findings" | wc -l)
   start=$(date +%s)
   nice -n "$NICE" "$bin" "$corpus" "$SEEDS/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$t")" $(dict_for "$t") \
-    -timeout=25 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$findings/" >"$log" 2>&1
+    ${KARYON_FUZZ_SEED:+-seed=$KARYON_FUZZ_SEED} -timeout=25 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$findings/" >"$log" 2>&1
   rc=$?
   elapsed=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -90,6 +90,13 @@ for t in "${TARGETS[@]}"; do
     what="$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY|terminate called' "$log" | cut -c1-120) (rc $rc; $log; $(ls -t "$findings" | head -1))"
   fi
   printf '%-22s %8s %12s %9s %8s  %s\n' "$t" "$elapsed" "${execs:-?}" "${rate:-?}" "$units" "$what" | tee -a "$REPORT"
+  # CI keeps only what is printed: the stack and the input (base64, small inputs only) let a finding be
+  # reproduced elsewhere (`base64 -d > x; $bin x`).
+  if [ "$what" != "0" ]; then
+    grep -m1 -A24 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$log" | grep -E '^ *#|ERROR|error' | head -25
+    input=$findings/$(ls -t "$findings" | head -1)
+    [ -f "$input" ] && [ "$(stat -c %s "$input")" -le 16384 ] && { echo "input (base64):"; base64 -w 0 "$input"; echo; }
+  fi
 done
 say "report: $REPORT"
 exit $status
