@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -57,7 +58,6 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    if (threads > 0) at::set_num_threads(threads);
     SafetensorsFile f(tiles_path);
     std::vector<TileJob> jobs;
     for (int i = 0;; ++i) {
@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     o.device = device;
     o.batch_size = batch;
     o.workers_per_device = workers;
+    o.threads_per_worker = std::max(threads, 0);  // --threads: per worker (0: the cores shared out)
     o.model.precision = parse_precision(precision);
     const auto t_load = std::chrono::steady_clock::now();
     WorkerPool pool(model, o);

@@ -1,6 +1,7 @@
 #include "karyon/inference/model.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 
@@ -129,6 +130,10 @@ at::Device parse_device(const std::string& s) {
 }
 
 }  // namespace
+
+int default_cpu_threads() { return at::intraop_default_num_threads(); }
+void set_cpu_threads(int threads) { at::set_num_threads(threads); }
+int cpu_threads() { return at::get_num_threads(); }
 
 int cuda_device_count() {
   try {

@@ -181,6 +181,14 @@ WorkerPool::WorkerPool(const std::string& model_path, PoolOptions options) : sta
       s.devices.push_back(s.models.back()->device());
     }
   const std::size_t w = s.models.size();
+  const auto cpu_workers = std::count(s.devices.begin(), s.devices.end(), "cpu");
+  if (cpu_workers > 0) {
+    const int threads = s.opts.threads_per_worker > 0
+                            ? s.opts.threads_per_worker
+                            : std::max(1, default_cpu_threads() / static_cast<int>(cpu_workers));
+    set_cpu_threads(threads);
+    spdlog::info("inference: {} CPU worker(s) x {} intra-op thread(s)", cpu_workers, threads);
+  }
   s.capacity = s.opts.queue_capacity > 0 ? static_cast<std::size_t>(s.opts.queue_capacity)
                                          : 2 * static_cast<std::size_t>(s.opts.batch_size) * w;
   s.alive = static_cast<int>(w);

@@ -123,6 +123,8 @@ void check_options(const AnalyzeOptions& o) {
   if (!in(o.batch_size, 1, 256)) throw InvalidArgument("batch " + std::to_string(o.batch_size) + " must be within 1..256");
   if (!in(o.workers_per_device, 1, 64))
     throw InvalidArgument("workers " + std::to_string(o.workers_per_device) + " must be within 1..64");
+  if (!in(o.threads_per_worker, 0, 256))
+    throw InvalidArgument("threads " + std::to_string(o.threads_per_worker) + " must be within 1..256 (or 0: automatic)");
   if (!in(o.reader_threads, 1, 256))
     throw InvalidArgument("readers " + std::to_string(o.reader_threads) + " must be within 1..256");
   if (o.overlap < -1) throw InvalidArgument("overlap " + std::to_string(o.overlap) + " must be >= 0 (or left out)");
@@ -311,6 +313,7 @@ void write_summary_json(const AnalyzeOptions& o, const fs::path& model, const in
                 {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
   s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};
   s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
+                   {"workers", o.workers_per_device}, {"threads_per_worker", o.threads_per_worker},
                    {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", score_threshold},
                    {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
   if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
@@ -376,6 +379,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   inference::PoolOptions pool_options;
   pool_options.device = o.device;
   pool_options.workers_per_device = o.workers_per_device;
+  pool_options.threads_per_worker = o.threads_per_worker;
   pool_options.batch_size = o.batch_size;
   pool_options.model.precision = inference::parse_precision(o.precision);
   pool_options.model.score_threshold = score_threshold;

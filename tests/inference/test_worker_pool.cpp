@@ -2,6 +2,8 @@
 // failed worker's tiles to the others, and reports when none is left.
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+
 #include <atomic>
 #include <cstring>
 
@@ -78,6 +80,24 @@ TEST_F(Pool, output_does_not_depend_on_batch_size_or_worker_count) {
       const auto res = pool.run_all(*jobs_);
       expect_same_as_single(res, "workers " + std::to_string(workers) + " batch " + std::to_string(batch));
     }
+}
+
+// CPU workers share out LibTorch's default thread count (one process-wide setting), so that N workers do
+// not each start that many threads; an explicit count is taken as given.
+TEST_F(Pool, cpu_workers_share_out_the_intra_op_threads) {
+  const int cores = at::intraop_default_num_threads();  // OMP_NUM_THREADS=2 in this suite
+  ASSERT_GE(cores, 2);
+  for (int workers : {1, 2}) {
+    PoolOptions o;
+    o.workers_per_device = workers;
+    WorkerPool pool(test::refdata("r18_thin.json"), o);
+    EXPECT_EQ(at::get_num_threads(), cores / workers) << workers << " worker(s)";
+  }
+  PoolOptions o;
+  o.workers_per_device = 2;
+  o.threads_per_worker = 3;
+  WorkerPool pool(test::refdata("r18_thin.json"), o);
+  EXPECT_EQ(at::get_num_threads(), 3);
 }
 
 TEST_F(Pool, failed_worker_hands_its_tiles_back) {

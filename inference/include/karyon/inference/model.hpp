@@ -85,4 +85,10 @@ class Model {
 // True if LibTorch sees at least one CUDA device.
 int cuda_device_count();
 
+// LibTorch's intra-op thread count: its default (OMP_NUM_THREADS, else the cores), and the process-wide
+// setting (LibTorch has one for all threads).
+int default_cpu_threads();
+void set_cpu_threads(int threads);
+int cpu_threads();
+
 }  // namespace karyon::inference

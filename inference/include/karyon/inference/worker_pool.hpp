@@ -31,6 +31,9 @@ struct PoolOptions {
   // Without CUDA, any cuda request falls back to CPU with a warning in the log.
   std::string device = "cpu";
   int workers_per_device = 1;     // CPU: number of CPU workers (each with its own replica)
+  // Intra-op threads of each CPU worker; 0 = LibTorch's default (OMP_NUM_THREADS, else the cores)
+  // shared out between the CPU workers, at least 1 each. Process-wide: LibTorch has one setting.
+  int threads_per_worker = 0;
   int batch_size = 1;             // tiles per forward pass (upper bound; a worker takes what is queued)
   int queue_capacity = 0;         // input and output queue bound; 0 = 2 * batch_size * workers
   ModelOptions model;             // precision, thresholds (device is set per worker)

@@ -30,6 +30,7 @@ struct AnalyzeOptions {
   std::string precision = "fp32";     // fp32 | fp16 | bf16 (CUDA only)
   int batch_size = 2;
   int workers_per_device = 1;
+  int threads_per_worker = 0;         // intra-op threads of each CPU worker; 0 = the cores shared out
   int reader_threads = 2;
   std::optional<core::Level0Rect> region;
   std::optional<double> mpp;          // slide µm/px when the file lacks (or misstates) it
