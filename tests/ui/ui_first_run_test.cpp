@@ -59,7 +59,10 @@ class FirstRunTest : public QObject {
     m_window->openSlide(karyon::uitest::syntheticSlidePath());
     QVERIFY(QTest::qWaitFor([&] { return opened.size() == 1; }, 20000));
     const QString truth = karyon::uitest::scratchDir().filePath(QStringLiteral("synthetic.geojson"));
-    QVERIFY(m_window->importGeoJson(truth) > 0);
+    QSignalSpy imported(m_window.get(), &MainWindow::importFinished);
+    QVERIFY(m_window->importGeoJson(truth));
+    QVERIFY(imported.wait(30000));
+    QVERIFY(imported.first().at(1).toLongLong() > 0);
     QVERIFY(QTest::qWaitFor([&] { return !m_window->isBusy(); }, 30000));
     QVERIFY2(m_reports.isEmpty(), qPrintable(m_reports.join(QLatin1Char('\n'))));
     auto* counts = m_window->findChild<QLabel*>(QStringLiteral("reviewCounts"));

@@ -443,13 +443,29 @@ class ReviewTest : public QObject {
     newWindow();
     QVERIFY(openAndWait(slideCopy(false)));
     QVERIFY(!m_window->session());
-    QCOMPARE(m_window->importGeoJson(out + QStringLiteral("/nuclei.geojson")), m_masterNuclei);
+    QSignalSpy imported(m_window.get(), &MainWindow::importFinished);
+    QSignalSpy importFailed(m_window.get(), &MainWindow::importFailed);
+    QVERIFY(m_window->importGeoJson(out + QStringLiteral("/nuclei.geojson")));
+    // Asynchronous: the call returns before the file is read; the window is busy until the end.
+    QVERIFY(m_window->isImporting());
+    QVERIFY(m_window->isBusy());
+    QVERIFY(imported.wait(60000));
+    QCOMPARE(imported.first().at(1).toLongLong(), m_masterNuclei);
+    QVERIFY(importFailed.isEmpty());
+    QVERIFY(!m_window->isImporting());
     QVERIFY(waitIdle());
     QCOMPARE(m_window->session()->count(ReviewState::Drawn), m_masterNuclei);
     QCOMPARE(static_cast<qint64>(m_window->overlay()->shapes().size()), m_masterNuclei);
-    // A bad file is reported, not thrown.
-    QCOMPARE(m_window->importGeoJson(out + QStringLiteral("/nuclei.csv")), qint64(-1));
+    // A bad file is reported with its name, not thrown, and what the store held stays.
+    QVERIFY(m_window->importGeoJson(out + QStringLiteral("/nuclei.csv")));
+    QVERIFY(importFailed.wait(30000));
+    QVERIFY2(importFailed.first().at(1).toString().contains(QStringLiteral("nuclei.csv")),
+             qPrintable(importFailed.first().at(1).toString()));
+    QCOMPARE(imported.size(), 1);
     QCOMPARE(m_reports.size(), 1);
+    QVERIFY(m_reports.first().message.contains(QStringLiteral("nuclei.csv")));
+    QVERIFY(waitIdle());
+    QCOMPARE(m_window->session()->count(ReviewState::Drawn), m_masterNuclei);
   }
 
   void cancel_then_run_again_resumes() {

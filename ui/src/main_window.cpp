@@ -2,61 +2,43 @@
 
 #include <QAction>
 #include <QActionGroup>
-#include <QApplication>
-#include <QComboBox>
-#include <QDateTime>
-#include <QDebug>
-#include <QPointer>
-#include <QDialog>
-#include <QDialogButtonBox>
-#include <QDoubleSpinBox>
-#include <QFormLayout>
-#include <QHBoxLayout>
-#include <QInputDialog>
-#include <QLineEdit>
-#include <QProgressBar>
-#include <QPushButton>
-#include <QSlider>
-#include <QThread>
-#include <QToolButton>
-#include <QUndoStack>
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QGuiApplication>
-#include <QScreen>
-#include <QStyle>
-#include <algorithm>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
+#include <QGuiApplication>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
+#include <QStyle>
 #include <QTimer>
 #include <QToolBar>
+#include <QToolButton>
+#include <QUndoStack>
 #include <QUrl>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
 #include <cmath>
 #include <exception>
-#include <tuple>
 
 #include "karyon/core/errors.hpp"
-#include "karyon/postprocess/geojson.hpp"
-#include "karyon/postprocess/heatmap.hpp"
-#include "karyon/postprocess/nucleus_statistics.hpp"
 #include "karyon/tiling/slide.hpp"
 #include "karyon/ui/detection_controller.hpp"
 #include "karyon/ui/image_adjust_dialog.hpp"
 #include "karyon/ui/measurement_panel.hpp"
 #include "karyon/ui/nucleus_overlay.hpp"
+#include "karyon/ui/outline_filter_menus.hpp"
 #include "karyon/ui/overview_widget.hpp"
 #include "karyon/ui/review_session.hpp"
 #include "karyon/ui/shortcuts_dialog.hpp"
@@ -66,10 +48,6 @@
 namespace karyon::ui {
 
 namespace {
-const QString kRecentKey = QStringLiteral("recentFiles");
-const QString kModelKey = QStringLiteral("detection/model");
-const QString kThresholdKey = QStringLiteral("detection/scoreThreshold");
-const QString kDeviceKey = QStringLiteral("detection/device");
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
 const QString kStateKey = QStringLiteral("mainWindow/state");
 const QString kAutoAdvanceKey = QStringLiteral("review/autoAdvance");
@@ -91,12 +69,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_confirm = [this](const QString& title, const QString& question) {
     return QMessageBox::question(this, title, question) == QMessageBox::Yes;
   };
-  {
-    QSettings settings;
-    m_modelPath = settings.value(kModelKey).toString();
-    m_scoreThreshold = settings.value(kThresholdKey, -1.0).toDouble();  // < 0: the model card's
-    m_device = settings.value(kDeviceKey, QStringLiteral("cpu")).toString();
-  }
+  loadDetectionSettings();
+  m_outputs = new ResultsFolderOutputs([this] { return isDetecting(); }, this);
+  connect(m_outputs, &ResultsFolderOutputs::failed, this, [this](const QString& error) {
+    statusBar()->showMessage(tr("Review saved, but the results folder's GeoJSON/CSV could not be updated: %1").arg(error),
+                             15000);
+  });
 
   m_viewer = new SlideViewer(this);
   setCentralWidget(m_viewer);
@@ -136,25 +114,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addPermanentWidget(m_loadingLabel);
   statusBar()->addPermanentWidget(m_cursorLabel);
   statusBar()->addPermanentWidget(m_magnificationLabel);
+  createImport();
 
-  m_detector = new DetectionController(this);
-  connect(m_detector, &DetectionController::progress, this, &MainWindow::onDetectionProgress);
-  connect(m_detector, &DetectionController::finished, this, &MainWindow::onDetectionFinished);
-  connect(m_detector, &DetectionController::cancelled, this, [this](const QString& dir) {
-    updateDetectionAvailability();
-    statusBar()->showMessage(tr("Detection cancelled; the nuclei found so far are kept, and running it again resumes."), 15000);
-    if (m_overlay) m_overlay->refresh(true);
-    if (m_session) m_session->refreshStatistics();
-    m_measurements->reload();
-    emit detectionStopped(dir, true, QString());
-  });
-  connect(m_detector, &DetectionController::failed, this, [this](const QString& message) {
-    updateDetectionAvailability();
-    statusBar()->showMessage(tr("Detection failed"), 15000);
-    m_reportError(tr("Detection failed"), message);
-    emit detectionStopped(m_detector->request().outputDir, false, message);
-  });
-  connect(m_detector, &DetectionController::settingsMismatch, this, &MainWindow::onSettingsMismatch);
+  createDetector();
   connect(m_cancelButton, &QToolButton::clicked, this, &MainWindow::cancelDetection);
 
   m_overlay = std::make_shared<NucleusOverlay>(m_viewer);
@@ -194,7 +156,6 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(dock, &QDockWidget::topLevelChanged, this, &MainWindow::scheduleLayoutSave);
     connect(dock, &QDockWidget::visibilityChanged, this, &MainWindow::scheduleLayoutSave);
   }
-  rebuildRecentMenu();
   updateSlideInfo();
   updateViewStatus();
 }
@@ -211,7 +172,8 @@ void MainWindow::createActions() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open = file->addAction(tr("&Open Slide\u2026"), this, &MainWindow::showOpenDialog);
   open->setShortcut(QKeySequence::Open);
-  m_recentMenu = file->addMenu(tr("Open &Recent"));
+  m_recent = new RecentFiles(file->addMenu(tr("Open &Recent")), this);
+  connect(m_recent, &RecentFiles::openRequested, this, &MainWindow::openSlide);
   m_closeAction = file->addAction(tr("&Close Slide"), this, &MainWindow::closeSlide);
   m_closeAction->setShortcut(QKeySequence::Close);
   file->addSeparator();
@@ -262,7 +224,7 @@ void MainWindow::createActions() {
   }
   view->addAction(m_reviewDock->toggleViewAction());
   view->addAction(m_measurementsDock->toggleViewAction());
-  createOutlineFilterMenus(view);
+  addOutlineFilterMenus(view, m_overlay.get(), [this] { return m_session ? m_session->classNames() : QStringList(); });
   view->addSeparator();
   QAction* adjust = view->addAction(tr("&Adjust Image (Brightness, Contrast, Gamma)\u2026"), this,
                                     [this] { showImageAdjustDialog(); });
@@ -404,7 +366,7 @@ void MainWindow::openSlide(const QString& path) {
 
 void MainWindow::finishOpen(const QString& path, std::shared_ptr<const SlideTileSource> source, const QString& error) {
   if (!source) {
-    removeRecentFile(path);
+    m_recent->remove(path);
     statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(path).fileName()), 10000);
     m_reportError(tr("Cannot open slide"), error);
     emit openFailed(path, error);
@@ -416,7 +378,7 @@ void MainWindow::finishOpen(const QString& path, std::shared_ptr<const SlideTile
   m_viewer->setSource(std::move(source));
   m_currentPath = path;
   setWindowTitle(tr("%1 \u2014 Karyon").arg(QFileInfo(path).fileName()));
-  addRecentFile(path);
+  m_recent->add(path);
   updateSlideInfo();
   updateViewStatus();
   m_viewer->setFocus();
@@ -442,49 +404,7 @@ void MainWindow::showOpenDialog() {
   if (!path.isEmpty()) openSlide(path);
 }
 
-QStringList MainWindow::recentFiles() const {
-  return QSettings().value(kRecentKey).toStringList();
-}
-
-void MainWindow::addRecentFile(const QString& path) {
-  QSettings settings;
-  QStringList files = settings.value(kRecentKey).toStringList();
-  files.removeAll(path);
-  files.prepend(path);
-  while (files.size() > kMaxRecentFiles) files.removeLast();
-  settings.setValue(kRecentKey, files);
-  rebuildRecentMenu();
-}
-
-void MainWindow::removeRecentFile(const QString& path) {
-  QSettings settings;
-  QStringList files = settings.value(kRecentKey).toStringList();
-  if (files.removeAll(path) > 0) {
-    settings.setValue(kRecentKey, files);
-    rebuildRecentMenu();
-  }
-}
-
-void MainWindow::rebuildRecentMenu() {
-  m_recentMenu->clear();
-  const QStringList files = recentFiles();
-  for (int i = 0; i < files.size(); ++i) {
-    const QString path = files[i];
-    QAction* a = m_recentMenu->addAction(QStringLiteral("&%1  %2").arg(i + 1).arg(QFileInfo(path).fileName()));
-    a->setToolTip(path);
-    a->setStatusTip(path);
-    // openSlide() reports its own errors and drops the entry if the file is gone.
-    connect(a, &QAction::triggered, this, [this, path] { openSlide(path); });
-  }
-  if (!files.isEmpty()) {
-    m_recentMenu->addSeparator();
-    m_recentMenu->addAction(tr("Clear Menu"), this, [this] {
-      QSettings().remove(kRecentKey);
-      rebuildRecentMenu();
-    });
-  }
-  m_recentMenu->setEnabled(!files.isEmpty());
-}
+QStringList MainWindow::recentFiles() const { return m_recent->files(); }
 
 void MainWindow::updateSlideInfo() {
   const SlideTileSource* s = m_viewer->source();
@@ -612,123 +532,6 @@ void MainWindow::applyFirstRunDockSizes() {
   resizeDocks({m_measurementsDock}, {std::max(180, height() * 27 / 100)}, Qt::Vertical);
 }
 
-// ---- Review dock ---------------------------------------------------------------------------
-
-void MainWindow::createReviewDock() {
-  auto* panel = new QWidget(this);
-  auto* layout = new QVBoxLayout(panel);
-  layout->setContentsMargins(6, 6, 6, 6);
-  m_resultsLabel = new QLabel(panel);
-  m_resultsLabel->setWordWrap(true);
-  m_resultsLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  m_countsLabel = new QLabel(panel);
-  m_countsLabel->setObjectName(QStringLiteral("reviewCounts"));
-  m_countsLabel->setTextFormat(Qt::RichText);
-  m_queueLabel = new QLabel(panel);
-  m_queueLabel->setObjectName(QStringLiteral("reviewQueue"));
-  m_queueLabel->setWordWrap(true);
-  auto* queueButtons = new QHBoxLayout;
-  auto* prev = new QPushButton(tr("\u2190 Previous (P)"), panel);
-  auto* next = new QPushButton(tr("Next (N) \u2192"), panel);
-  // Buttons must not take the keyboard focus: A/R/N/P go to the window's shortcuts either way, but
-  // arrows and +/- should keep reaching the viewer.
-  prev->setFocusPolicy(Qt::NoFocus);
-  next->setFocusPolicy(Qt::NoFocus);
-  prev->setObjectName(QStringLiteral("previousButton"));
-  next->setObjectName(QStringLiteral("nextButton"));
-  m_reviewButtons << prev << next;
-  connect(prev, &QPushButton::clicked, this, &MainWindow::previousInQueue);
-  connect(next, &QPushButton::clicked, this, &MainWindow::nextInQueue);
-  queueButtons->addWidget(prev);
-  queueButtons->addWidget(next);
-  m_selectionLabel = new QLabel(panel);
-  m_selectionLabel->setTextFormat(Qt::RichText);
-  m_selectionLabel->setWordWrap(true);
-  auto* decide = new QHBoxLayout;
-  const std::tuple<QString, QString, core::ReviewState> buttons[] = {
-      {QStringLiteral("acceptButton"), tr("Accept (A)"), core::ReviewState::Accepted},
-      {QStringLiteral("rejectButton"), tr("Reject (R)"), core::ReviewState::Rejected},
-      {QStringLiteral("deleteButton"), tr("Delete"), core::ReviewState::Deleted}};
-  for (const auto& [name, text, state] : buttons) {
-    auto* b = new QPushButton(text, panel);
-    b->setObjectName(name);
-    b->setFocusPolicy(Qt::NoFocus);
-    m_reviewButtons << b;
-    connect(b, &QPushButton::clicked, this, [this, state = state] { setSelectedState(static_cast<int>(state)); });
-    decide->addWidget(b);
-  }
-  m_opacitySlider = new QSlider(Qt::Horizontal, panel);
-  m_opacitySlider->setRange(0, 100);
-  m_opacitySlider->setValue(static_cast<int>(m_overlay->heatmapOpacity() * 100));
-  m_opacitySlider->setFocusPolicy(Qt::NoFocus);
-  m_opacitySlider->setToolTip(tr("Opacity of the density heatmap shown at low zoom"));
-  connect(m_opacitySlider, &QSlider::valueChanged, this, [this](int v) { m_overlay->setHeatmapOpacity(v / 100.0); });
-  auto* opacityRow = new QHBoxLayout;
-  opacityRow->addWidget(new QLabel(tr("Heatmap opacity"), panel));
-  opacityRow->addWidget(m_opacitySlider);
-
-  layout->addWidget(m_resultsLabel);
-  layout->addWidget(m_countsLabel);
-  layout->addWidget(m_queueLabel);
-  layout->addLayout(queueButtons);
-  layout->addWidget(m_selectionLabel);
-  layout->addLayout(decide);
-  layout->addLayout(opacityRow);
-  layout->addStretch(1);
-  m_reviewDock = new QDockWidget(tr("Review"), this);
-  m_reviewDock->setObjectName(QStringLiteral("reviewDock"));
-  m_reviewDock->setWidget(panel);
-  addDockWidget(Qt::RightDockWidgetArea, m_reviewDock);
-}
-
-void MainWindow::createMeasurementsDock() {
-  m_measurements = new MeasurementPanel(this);
-  connect(m_measurements, &MeasurementPanel::nucleusActivated, this, &MainWindow::jumpTo);
-  connect(m_overlay.get(), &NucleusOverlay::selectionChanged, m_measurements, &MeasurementPanel::showNucleus);
-  m_measurementsDock = new QDockWidget(tr("Measurements"), this);
-  m_measurementsDock->setObjectName(QStringLiteral("measurementsDock"));
-  m_measurementsDock->setWidget(m_measurements);
-  // The right-hand docks keep the full height (the Review panel's counts stay whole); the table
-  // sits under the slide view only.
-  setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
-  addDockWidget(Qt::BottomDockWidgetArea, m_measurementsDock);
-}
-
-void MainWindow::createOutlineFilterMenus(QMenu* view) {
-  QMenu* byState = view->addMenu(tr("Show Outlines by &State"));
-  const std::pair<QString, core::ReviewState> states[] = {{tr("&Unreviewed"), core::ReviewState::Unreviewed},
-                                                          {tr("&Accepted"), core::ReviewState::Accepted},
-                                                          {tr("&Rejected"), core::ReviewState::Rejected},
-                                                          {tr("&Drawn"), core::ReviewState::Drawn}};
-  for (const auto& [label, state] : states) {
-    QAction* a = byState->addAction(label);
-    a->setObjectName(QStringLiteral("showState_%1").arg(QString::fromUtf8(core::to_string(state))));
-    a->setCheckable(true);
-    a->setChecked(m_overlay->isStateShown(state));
-    connect(a, &QAction::toggled, this, [this, state = state](bool on) { m_overlay->setStateShown(state, on); });
-  }
-  m_classFilterMenu = view->addMenu(tr("Show Outlines by C&lass"));
-  // The classes change with reclassification and imports: the menu is rebuilt when opened.
-  connect(m_classFilterMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildClassFilterMenu);
-  rebuildClassFilterMenu();
-}
-
-void MainWindow::rebuildClassFilterMenu() {
-  m_classFilterMenu->clear();
-  QStringList classes = m_session ? m_session->classNames() : QStringList();
-  if (classes.isEmpty()) classes << QStringLiteral("Nucleus");
-  for (const QString& name : classes) {
-    QAction* a = m_classFilterMenu->addAction(QString(name).replace(QLatin1Char('&'), QStringLiteral("&&")));
-    a->setObjectName(QStringLiteral("showClass_%1").arg(name));
-    a->setCheckable(true);
-    a->setChecked(m_overlay->isClassShown(name));
-    connect(a, &QAction::toggled, this, [this, name](bool on) { m_overlay->setClassShown(name, on); });
-  }
-}
-
-void MainWindow::setAutoAdvance(bool on) { m_autoAdvance->setChecked(on); }
-bool MainWindow::autoAdvance() const { return m_autoAdvance->isChecked(); }
-
 ImageAdjustDialog* MainWindow::showImageAdjustDialog() {
   if (!m_imageAdjust) m_imageAdjust = new ImageAdjustDialog(m_viewer, this);
   m_imageAdjust->show();
@@ -743,628 +546,10 @@ ShortcutsDialog* MainWindow::showShortcuts() {
   return m_shortcuts;
 }
 
-void MainWindow::updateReviewDock() {
-  const bool has = m_session != nullptr;
-  for (QAction* a : m_resultActions) a->setEnabled(has);
-  for (QPushButton* b : m_reviewButtons) b->setEnabled(has);
-  const qint64 selected = m_overlay ? m_overlay->selected() : 0;
-  if (m_undo) {
-    m_undo->setEnabled(has && m_session->undoStack()->canUndo());
-    m_redo->setEnabled(has && m_session->undoStack()->canRedo());
-    m_undo->setText(has && m_session->undoStack()->canUndo() ? tr("&Undo %1").arg(m_session->undoStack()->undoText())
-                                                               : tr("&Undo"));
-    m_redo->setText(has && m_session->undoStack()->canRedo() ? tr("&Redo %1").arg(m_session->undoStack()->redoText())
-                                                               : tr("&Redo"));
-  }
-  if (!m_countsLabel) return;
-  if (!has) {
-    m_resultsLabel->setText(tr("<i>No results. Run detection (Analysis menu) or open results.</i>"));
-    m_countsLabel->clear();
-    m_queueLabel->clear();
-    m_selectionLabel->clear();
-    return;
-  }
-  m_resultsLabel->setText(tr("Results: %1").arg(QDir::toNativeSeparators(m_session->storePath())));
-  using S = core::ReviewState;
-  const auto c = m_session->counts();
-  qint64 total = 0;
-  for (qint64 v : c) total += v;
-  m_countsLabel->setText(
-      tr("<table><tr><td>Unreviewed&nbsp;</td><td align=right>%1</td></tr><tr><td>Accepted</td><td align=right>%2</td></tr>"
-         "<tr><td>Rejected</td><td align=right>%3</td></tr><tr><td>Deleted</td><td align=right>%4</td></tr>"
-         "<tr><td>Drawn</td><td align=right>%5</td></tr><tr><td><b>Total</b></td><td align=right><b>%6</b></td></tr></table>%7")
-          .arg(c[int(S::Unreviewed)]).arg(c[int(S::Accepted)]).arg(c[int(S::Rejected)]).arg(c[int(S::Deleted)])
-          .arg(c[int(S::Drawn)]).arg(total)
-          .arg(m_session->statisticsPending() ? tr("<i>counting\u2026</i>") : QString()));
-  // One number that means the same in a session and after a restart: the detections still
-  // unreviewed now (not the length of the queue as scanned when the results were opened).
-  const qint64 left = m_session->queueRemaining();
-  m_queueLabel->setText(left == 0 ? tr("Review queue: no unreviewed nuclei left")
-                                  : tr("Review queue (lowest score first): %n unreviewed left", nullptr, static_cast<int>(left)));
-  if (selected == 0) {
-    m_selectionLabel->setText(tr("<i>Click a nucleus to select it.</i>"));
-    return;
-  }
-  const auto n = m_session->nucleus(selected);
-  if (!n) {
-    m_selectionLabel->clear();
-    return;
-  }
-  m_selectionLabel->setText(tr("<b>Nucleus %1</b><br>State: %2<br>Class: %3<br>Score: %4<br>Area: %5 \u00b5m\u00b2")
-                                .arg(n->id)
-                                .arg(QString::fromUtf8(core::to_string(n->state)))
-                                .arg(QString::fromStdString(n->class_name).toHtmlEscaped())
-                                .arg(n->score, 0, 'f', 3)
-                                .arg(n->measurements.area_um2, 0, 'f', 1));
-}
-
-// ---- Detection -------------------------------------------------------------------------------
-
-void MainWindow::setModelPath(const QString& modelCard) {
-  m_modelPath = modelCard;
-  QSettings().setValue(kModelKey, modelCard);
-  updateDetectionAvailability();
-}
-
-QString MainWindow::modelPath() const {
-  return m_modelPath.isEmpty() ? DetectionController::defaultModelPath() : m_modelPath;
-}
-
-bool MainWindow::isDetecting() const { return m_detector && m_detector->isRunning(); }
-
-void MainWindow::updateDetectionAvailability() {
-  if (!m_runDetection) return;
-  const bool running = isDetecting();
-  QString why;
-  if (!DetectionController::available())
-    why = tr("This build has no detection engine (KARYON_BUILD_INFERENCE=OFF).");
-  else if (modelPath().isEmpty())
-    why = tr("No model: choose one with Analysis \u2192 Model\u2026 or --model (no default model is installed in "
-             "resources/models).");
-  else if (!m_viewer->hasSlide())
-    why = tr("Open a slide first.");
-  else if (running)
-    why = tr("Detection is running.");
-  const bool can = why.isEmpty();
-  m_runDetection->setEnabled(can);
-  m_detectRegion->setEnabled(can);
-  m_cancelDetection->setEnabled(running);
-  const QString tip = can ? tr("Detect nuclei with %1").arg(QFileInfo(modelPath()).absoluteFilePath()) : why;
-  m_runDetection->setToolTip(tip);
-  m_runDetection->setStatusTip(tip);
-  m_detectRegion->setToolTip(can ? tr("Drag a rectangle to detect nuclei in it") : why);
-  m_progressLabel->setVisible(running);
-  m_progressBar->setVisible(running);
-  m_cancelButton->setVisible(running);
-}
-
-bool MainWindow::runDetection(const std::optional<QRect>& region) {
-  if (!m_viewer->hasSlide()) {
-    m_reportError(tr("Run Detection"), tr("Open a slide first."));
-    return false;
-  }
-  if (isDetecting()) {
-    m_reportError(tr("Run Detection"), tr("Detection is already running; cancel it first."));
-    return false;
-  }
-  const QString model = modelPath();
-  if (model.isEmpty()) {
-    m_reportError(tr("Run Detection"), tr("No model is installed or chosen: use Analysis \u2192 Model\u2026"));
-    return false;
-  }
-  DetectionRequest request;
-  request.slidePath = m_currentPath;
-  request.modelPath = model;
-  request.regionLevel0 = region;
-  request.scoreThreshold = m_scoreThreshold;
-  request.device = m_device;
-  // Leave a core for the GUI and the display tile readers.
-  request.readerThreads = std::max(1, std::min(4, QThread::idealThreadCount() / 2));
-  request.outputDir = DetectionController::outputFolderFor(m_currentPath, region);
-  // Show the store the run writes to: a region run next to the whole-slide results would otherwise
-  // write nuclei the reviewer cannot see. ensureResultsOf() switches once the store exists.
-  if (m_session && m_session->storePath() != DetectionController::storePathIn(request.outputDir)) closeResults();
-  if (!m_detector->start(request)) return false;
-  m_lastHeatmapRefreshMs = 0;
-  m_progressBar->setRange(0, 0);
-  m_progressLabel->setText(region ? tr("Detecting in region\u2026") : tr("Detecting\u2026"));
-  updateDetectionAvailability();
-  statusBar()->showMessage(tr("Results go to %1").arg(QDir::toNativeSeparators(request.outputDir)), 10000);
-  return true;
-}
-
-void MainWindow::cancelDetection() {
-  if (!isDetecting()) return;
-  m_detector->cancel();
-  m_progressLabel->setText(tr("Cancelling\u2026"));
-}
-
-void MainWindow::onDetectionProgress(const DetectionProgress& p) {
-  if (!isDetecting()) return;  // a late signal of a finished run
-  m_progressBar->setRange(0, static_cast<int>(std::max<qint64>(1, p.tilesTotal)));
-  m_progressBar->setValue(static_cast<int>(p.tilesDone));
-  const qint64 eta = static_cast<qint64>(std::lround(p.etaSeconds));
-  m_progressLabel->setText(tr("Tiles %1/%2 \u00b7 %3 nuclei \u00b7 ETA %4:%5")
-                               .arg(p.tilesDone)
-                               .arg(p.tilesTotal)
-                               .arg(p.nuclei)
-                               .arg(eta / 60)
-                               .arg(eta % 60, 2, 10, QLatin1Char('0')));
-  // The store exists once the first tile is committed: show it, and the new nuclei as they come.
-  ensureResultsOf(m_detector->request().outputDir);
-  const qint64 now = QDateTime::currentMSecsSinceEpoch();
-  // The heatmap and the counts are scans of the whole store: every few seconds is enough while
-  // tiles arrive.
-  const bool heatmap = now - m_lastHeatmapRefreshMs > 3000;
-  if (heatmap) m_lastHeatmapRefreshMs = now;
-  if (m_overlay) m_overlay->refresh(heatmap);
-  if (heatmap && m_session) m_session->refreshStatistics();
-  if (heatmap) m_measurements->reload();
-}
-
-void MainWindow::ensureResultsOf(const QString& outputDir) {
-  const QString store = DetectionController::storePathIn(outputDir);
-  if (m_session && m_session->storePath() == store) return;
-  if (QFileInfo::exists(store)) openResults(store);
-}
-
-void MainWindow::onDetectionFinished(const QString& outputDir, qint64 nuclei, const QStringList& warnings) {
-  updateDetectionAvailability();
-  ensureResultsOf(outputDir);
-  if (m_overlay) m_overlay->refresh(true);
-  if (m_session) m_session->refreshStatistics();
-  m_measurements->reload();
-  statusBar()->showMessage(tr("Detection finished: %1 nuclei%2").arg(nuclei).arg(
-                               warnings.isEmpty() ? QString() : QStringLiteral(" (") + warnings.join(QStringLiteral("; ")) + QLatin1Char(')')),
-                           20000);
-  emit detectionFinished(outputDir, nuclei);
-}
-
-void MainWindow::onSettingsMismatch(const QString& outputDir, const QString& message) {
-  updateDetectionAvailability();
-  const QString aside =
-      outputDir + QStringLiteral(".previous-") + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
-  const bool restart = m_confirm(
-      tr("Earlier results"),
-      tr("%1 holds results of a run with other settings (model, score threshold or region), which cannot be "
-         "continued.\n\nMove them (with their review edits) to\n%2\nand start a new run?")
-          .arg(QDir::toNativeSeparators(outputDir), QDir::toNativeSeparators(aside)));
-  if (!restart) {
-    emit detectionStopped(outputDir, false, message);
-    return;
-  }
-  if (m_session && m_session->storePath() == DetectionController::storePathIn(outputDir)) closeResults();
-  if (!QDir().rename(outputDir, aside)) {
-    m_reportError(tr("Run Detection"), tr("Cannot move %1 aside to %2").arg(outputDir, aside));
-    emit detectionStopped(outputDir, false, message);
-    return;
-  }
-  runDetection(m_detector->request().regionLevel0);
-}
-
-void MainWindow::showModelDialog() {
-  QDialog dialog(this);
-  dialog.setWindowTitle(tr("Detection Model"));
-  auto* form = new QFormLayout(&dialog);
-  auto* path = new QLineEdit(m_modelPath, &dialog);
-  path->setPlaceholderText(DetectionController::defaultModelPath().isEmpty()
-                               ? tr("no default model installed")
-                               : tr("default: %1").arg(DetectionController::defaultModelPath()));
-  auto* browse = new QPushButton(tr("Browse\u2026"), &dialog);
-  connect(browse, &QPushButton::clicked, &dialog, [&] {
-    const QString f = QFileDialog::getOpenFileName(&dialog, tr("Model card"), QFileInfo(modelPath()).absolutePath(),
-                                                   tr("Model cards (*.json)"));
-    if (!f.isEmpty()) path->setText(f);
-  });
-  auto* row = new QHBoxLayout;
-  row->addWidget(path);
-  row->addWidget(browse);
-  form->addRow(tr("Model card:"), row);
-  auto* threshold = new QDoubleSpinBox(&dialog);
-  threshold->setRange(-0.05, 0.99);  // the minimum stands for "the model card's threshold"
-  threshold->setSingleStep(0.05);
-  threshold->setSpecialValueText(tr("model card's"));
-  threshold->setValue(m_scoreThreshold < 0 ? -0.05 : m_scoreThreshold);
-  form->addRow(tr("Score threshold:"), threshold);
-  auto* device = new QComboBox(&dialog);
-  device->setEditable(true);
-  device->addItems({QStringLiteral("cpu"), QStringLiteral("cuda:0"), QStringLiteral("cuda:all")});
-  device->setCurrentText(m_device);
-  form->addRow(tr("Device:"), device);
-  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-  form->addRow(buttons);
-  if (dialog.exec() != QDialog::Accepted) return;
-  setModelPath(path->text().trimmed());
-  m_scoreThreshold = threshold->value() < 0 ? -1.0 : threshold->value();
-  m_device = device->currentText().trimmed().isEmpty() ? QStringLiteral("cpu") : device->currentText().trimmed();
-  QSettings().setValue(kThresholdKey, m_scoreThreshold);
-  QSettings().setValue(kDeviceKey, m_device);
-}
-
-// ---- Results --------------------------------------------------------------------------------
-
-bool MainWindow::openResults(const QString& storePath) {
-  closeResults();
-  double mx = 0, my = 0;
-  if (const SlideTileSource* s = m_viewer->source()) {
-    mx = s->metadata().mpp_x.value_or(0);
-    my = s->metadata().mpp_y.value_or(mx);
-  }
-  try {
-    m_session = new ReviewSession(storePath, mx, my, this);
-  } catch (const std::exception& e) {
-    m_reportError(tr("Cannot open results"), QString::fromUtf8(e.what()));
-    return false;
-  }
-  // Drawn and reshaped nuclei are measured on the slide's own pixels (stain densities), read at
-  // level 0 from the slide shown (the one whose results these are).
-  m_session->setPixelReader([viewer = QPointer<SlideViewer>(m_viewer)](const QRect& want) {
-    ReviewSession::Level0Pixels out;
-    const SlideTileSource* s = viewer ? viewer->source() : nullptr;
-    if (!s) return out;
-    const QRect r = want.intersected(QRect(0, 0, static_cast<int>(s->metadata().width()),
-                                           static_cast<int>(s->metadata().height())));
-    if (r.isEmpty()) return out;
-    try {
-      s->slide().read_region(0, r.x(), r.y(), r.width(), r.height(), out.image);
-      out.x = r.x();
-      out.y = r.y();
-    } catch (const std::exception& e) {
-      qWarning().noquote() << "stain densities left 0: cannot read the slide under the outline:" << e.what();
-      out.image = {};
-    }
-    return out;
-  });
-  connect(m_session, &ReviewSession::statisticsChanged, this, &MainWindow::updateReviewDock);
-  connect(m_session, &ReviewSession::edited, this, &MainWindow::updateReviewDock);
-  connect(m_session->undoStack(), &QUndoStack::indexChanged, this, &MainWindow::updateReviewDock);
-  // The results folder's nuclei.geojson / nuclei.csv follow the store (every edit, undo and redo).
-  connect(m_session, &ReviewSession::edited, this, &MainWindow::scheduleOutputRefresh);
-  connect(m_session, &ReviewSession::editFailed, this, [this](const QString& message) {
-    m_reportError(tr("Review edit not saved"), message);
-  });
-  m_overlay->setSession(m_session);
-  m_measurements->setSession(m_session);
-  updateReviewDock();
-  emit resultsOpened(storePath);
-  return true;
-}
-
-void MainWindow::closeResults() {
-  if (!m_session) return;
-  // Edits not yet in the folder's nuclei.geojson / nuclei.csv go there now (a kill can still lose
-  // the last second of them there, never in the store).
-  finishOutputRefresh();
-  m_overlay->setSession(nullptr);
-  m_measurements->setSession(nullptr);
-  // Disconnect before deleting: the session's undo stack signals while it is torn down.
-  ReviewSession* session = m_session;
-  m_session = nullptr;
-  disconnect(session, nullptr, this, nullptr);
-  disconnect(session->undoStack(), nullptr, this, nullptr);
-  delete session;
-  updateReviewDock();
-}
-
-void MainWindow::openResultsOfSlide(const QString& slidePath) {
-  const QString dir = DetectionController::outputFolderFor(slidePath);
-  QString store = DetectionController::storePathIn(dir);
-  if (!QFileInfo::exists(store)) {
-    // No whole-slide results: the most recent region run, if any.
-    store.clear();
-    QDateTime newest;
-    const QDir regions(QDir(dir).filePath(QStringLiteral("regions")));
-    for (const QFileInfo& r : regions.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-      const QFileInfo candidate(DetectionController::storePathIn(r.absoluteFilePath()));
-      if (candidate.exists() && (store.isEmpty() || candidate.lastModified() > newest)) {
-        store = candidate.absoluteFilePath();
-        newest = candidate.lastModified();
-      }
-    }
-  }
-  if (!store.isEmpty()) openResults(store);
-}
-
-void MainWindow::showOpenResultsDialog() {
-  const QString dir = m_currentPath.isEmpty() ? QDir::homePath() : DetectionController::outputFolderFor(m_currentPath);
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open Results"), dir, tr("Karyon results (results.sqlite)"));
-  if (!path.isEmpty()) openResults(path);
-}
-
-void MainWindow::showExportDialog(const QString& kind) {
-  if (!m_session) return;
-  const QDir out = QFileInfo(m_session->storePath()).dir();
-  const QString base = QFileInfo(m_currentPath).completeBaseName();
-  QString suggested, filter;
-  if (kind == QLatin1String("geojson")) {
-    suggested = base + QStringLiteral(".geojson");
-    filter = tr("GeoJSON (*.geojson *.json *.geojson.gz)");
-  } else if (kind == QLatin1String("csv")) {
-    suggested = base + QStringLiteral(".csv");
-    filter = tr("CSV (*.csv)");
-  } else {
-    suggested = base + QStringLiteral("-heatmap.png");
-    filter = tr("Heatmap image (*.png);;Heatmap grid (*.json)");
-  }
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export"), out.filePath(suggested), filter);
-  if (path.isEmpty()) return;
-  // Rejected nuclei are left out unless the reviewer keeps them (QuPath then shows them as
-  // "<class>: Rejected"); asked only when there are some. No is the default.
-  bool includeRejected = false;
-  const qint64 rejected = m_session->count(core::ReviewState::Rejected);
-  if (kind != QLatin1String("heatmap") && rejected > 0) {
-    QMessageBox box(QMessageBox::Question, tr("Export"),
-                    (rejected == 1 ? tr("1 nucleus was rejected in review.")
-                                   : tr("%1 nuclei were rejected in review.").arg(rejected)) +
-                        tr(" Keep them in the export (class \"\u2026: Rejected\" in QuPath)? If not, they are left out."),
-                    QMessageBox::Yes | QMessageBox::No, this);
-    box.setDefaultButton(QMessageBox::No);
-    includeRejected = box.exec() == QMessageBox::Yes;
-  }
-  exportResults(kind, path, includeRejected);
-}
-
-void MainWindow::exportResults(const QString& kind, const QString& path, bool includeRejected) {
-  if (!m_session) {
-    m_reportError(tr("Export"), tr("No results to export."));
-    return;
-  }
-  const std::filesystem::path store = m_session->storePath().toStdString();
-  const std::filesystem::path target = path.toStdString();
-  std::int64_t width = 0, height = 0;
-  double mx = m_session->mppX(), my = m_session->mppY();
-  if (const SlideTileSource* s = m_viewer->source()) width = s->metadata().width(), height = s->metadata().height();
-  if (!(mx > 0)) mx = my = 0.5;  // as the on-screen heatmap: relative density when µm/px is unknown
-  const postprocess::ExportOptions options{.include_rejected = includeRejected};
-  ++m_exporting;
-  statusBar()->showMessage(tr("Exporting %1\u2026").arg(QFileInfo(path).fileName()));
-  struct Outcome {
-    qint64 count = 0;
-    qint64 rejectedLeftOut = 0;
-    QString error;
-  };
-  auto* watcher = new QFutureWatcher<Outcome>(this);
-  connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, path] {
-    watcher->deleteLater();
-    --m_exporting;
-    const Outcome o = watcher->result();
-    if (o.error.isEmpty() && o.rejectedLeftOut > 0)
-      statusBar()->showMessage(tr("Exported %1 (%2 nuclei); %3 rejected left out").arg(QDir::toNativeSeparators(path)).arg(o.count)
-                                   .arg(o.rejectedLeftOut),
-                               15000);
-    else if (o.error.isEmpty())
-      statusBar()->showMessage(tr("Exported %1 (%2)").arg(QDir::toNativeSeparators(path)).arg(o.count), 15000);
-    else
-      m_reportError(tr("Export failed"), o.error);
-    emit exportFinished(path, o.count, o.error);
-  });
-  watcher->setFuture(QtConcurrent::run([=]() -> Outcome {
-    Outcome o;
-    try {
-      // Own connection on the worker: millions of nuclei stream out while the reviewer keeps working.
-      postprocess::ResultStore s(store);
-      if (kind == QLatin1String("geojson") || kind == QLatin1String("csv")) {
-        o.count = kind == QLatin1String("csv") ? postprocess::export_csv(s, target, options)
-                                               : postprocess::export_geojson(s, target, options);
-        // Counted on the same connection as the export, so the two numbers agree.
-        if (!options.include_rejected)
-          o.rejectedLeftOut = postprocess::count_by_class_and_state(s).per_state[static_cast<int>(core::ReviewState::Rejected)];
-      } else {
-        if (width <= 0) throw core::InvalidArgument("the heatmap needs the slide open (its size)");
-        const auto grid = postprocess::compute_heatmap(s, width, height, mx, my, 100);
-        if (target.extension() == ".json")
-          postprocess::write_heatmap_json(grid, target);
-        else
-          postprocess::write_heatmap_png(grid, target);
-        o.count = static_cast<qint64>(grid.cols) * grid.rows;
-      }
-    } catch (const std::exception& e) {
-      o.error = QString::fromUtf8(e.what());
-    }
-    return o;
-  }));
-}
-
-void MainWindow::showImportDialog() {
-  const QString dir = m_currentPath.isEmpty() ? QDir::homePath() : QFileInfo(m_currentPath).absolutePath();
-  const QString path = QFileDialog::getOpenFileName(this, tr("Import GeoJSON"), dir,
-                                                    tr("GeoJSON (*.geojson *.json *.geojson.gz);;All files (*)"));
-  if (!path.isEmpty()) importGeoJson(path);
-}
-
-qint64 MainWindow::importGeoJson(const QString& path) {
-  if (!m_session) {
-    if (m_currentPath.isEmpty()) {
-      m_reportError(tr("Import GeoJSON"), tr("Open a slide first."));
-      return -1;
-    }
-    // No results yet: the imported nuclei start the slide's store (a later detection run on the
-    // whole slide then offers to keep them aside, as for any store it cannot continue).
-    const QString dir = DetectionController::outputFolderFor(m_currentPath);
-    QDir().mkpath(dir);
-    if (!openResults(DetectionController::storePathIn(dir))) return -1;
-  }
-  try {
-    const qint64 n = postprocess::import_geojson(m_session->store(), path.toStdString(), m_session->mppX(),
-                                                 m_session->user().toStdString());
-    scheduleOutputRefresh();
-    m_overlay->refresh(true);
-    m_session->refreshStatistics();
-    m_measurements->reload();
-    statusBar()->showMessage(tr("Imported %1 nuclei from %2").arg(n).arg(QFileInfo(path).fileName()), 15000);
-    return n;
-  } catch (const std::exception& e) {
-    m_reportError(tr("Import failed"), QString::fromUtf8(e.what()));
-    return -1;
-  }
-}
-
-// ---- Review ---------------------------------------------------------------------------------
-
-bool MainWindow::checkSelection(const QString& verb) {
-  if (!m_session) {
-    statusBar()->showMessage(tr("Nothing to %1: open a slide with results first.").arg(verb), kHintMs);
-    return false;
-  }
-  if (!m_overlay->selected()) {
-    statusBar()->showMessage(
-        tr("Nothing to %1: no nucleus is selected. Click one, or press N for the next in the review queue.").arg(verb),
-        kHintMs);
-    return false;
-  }
-  return true;
-}
-
-void MainWindow::setSelectedState(int state) {
-  const auto s = static_cast<core::ReviewState>(state);
-  if (!checkSelection(s == core::ReviewState::Accepted ? tr("accept")
-                      : s == core::ReviewState::Rejected ? tr("reject")
-                                                          : tr("delete")))
-    return;
-  const bool saved = m_session->setState(m_overlay->selected(), s);
-  // A reviewer walking the queue decides and moves on with one key.
-  if (saved && autoAdvance() && (s == core::ReviewState::Accepted || s == core::ReviewState::Rejected)) nextInQueue();
-  updateReviewDock();
-}
-
-void MainWindow::acceptSelected() { setSelectedState(static_cast<int>(core::ReviewState::Accepted)); }
-void MainWindow::rejectSelected() { setSelectedState(static_cast<int>(core::ReviewState::Rejected)); }
-void MainWindow::deleteSelected() { setSelectedState(static_cast<int>(core::ReviewState::Deleted)); }
-
-void MainWindow::reclassifySelected(const QString& className) {
-  if (!checkSelection(tr("reclassify"))) return;
-  m_session->setClass(m_overlay->selected(), className);
-  updateReviewDock();
-}
-
-void MainWindow::reclassifyWithPicker() {
-  if (!checkSelection(tr("reclassify"))) return;
-  const auto n = m_session->nucleus(m_overlay->selected());
-  if (!n) return;
-  const QStringList classes = m_session->classNames();
-  bool ok = false;
-  const QString chosen = QInputDialog::getItem(this, tr("Reclassify"), tr("Class (type a new one if needed):"), classes,
-                                               std::max(0, static_cast<int>(classes.indexOf(QString::fromStdString(n->class_name)))),
-                                               true, &ok);
-  if (ok && !chosen.trimmed().isEmpty()) reclassifySelected(chosen);
-}
-
-void MainWindow::jumpTo(qint64 id) {
-  if (!m_session || !id) return;
-  const auto n = m_session->nucleus(id);
-  if (!n) return;
-  // Close enough to judge a nucleus: a ~10 µm nucleus spans ~40 screen pixels at 0.25 µm/px.
-  if (m_viewer->downsample() > 1.0) m_viewer->setDownsample(1.0);
-  m_viewer->centerOn(QPointF(n->centroid.x, n->centroid.y));
-  m_overlay->select(id);
-  updateReviewDock();
-}
-
-void MainWindow::nextInQueue() {
-  if (!m_session) return;
-  const qint64 id = m_session->nextInQueue();
-  if (id)
-    jumpTo(id);
-  else
-    statusBar()->showMessage(tr("No more unreviewed nuclei in the queue."), 5000);
-  updateReviewDock();
-}
-
-void MainWindow::previousInQueue() {
-  if (!m_session) return;
-  if (const qint64 id = m_session->previousInQueue()) jumpTo(id);
-  updateReviewDock();
-}
-
 bool MainWindow::isBusy() const {
-  return isOpening() || isDetecting() || isExporting() || outputsPending() ||
+  return isOpening() || isDetecting() || isExporting() || isImporting() || outputsPending() ||
          (m_overlay && (m_overlay->queryPending() || m_overlay->heatmapPending())) ||
          (m_session && m_session->statisticsPending()) || (m_measurements && m_measurements->isLoading());
-}
-
-// ---- The results folder's exports, kept in step with the store ------------------------------
-
-namespace {
-// The per-nucleus files a detection run writes next to its store (analyze_slide): those present
-// are rewritten after review edits. Each export goes to PATH.partial and is renamed, so a reader
-// (QuPath, a script) never sees half a file.
-std::vector<std::filesystem::path> nucleusOutputsNextTo(const std::filesystem::path& store) {
-  std::vector<std::filesystem::path> out;
-  for (const char* name : {"nuclei.geojson", "nuclei.geojson.gz", "nuclei.csv"}) {
-    const auto p = store.parent_path() / name;
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(p, ec)) out.push_back(p);
-  }
-  return out;
-}
-
-QString writeNucleusOutputs(const std::filesystem::path& store) {
-  try {
-    const postprocess::ResultStore s(store);  // its own connection: this runs on a pool thread
-    for (const auto& p : nucleusOutputsNextTo(store)) {
-      if (p.extension() == ".csv")
-        postprocess::export_csv(s, p);
-      else
-        postprocess::export_geojson(s, p);
-    }
-    return {};
-  } catch (const std::exception& e) {
-    return QString::fromUtf8(e.what());
-  }
-}
-}  // namespace
-
-void MainWindow::scheduleOutputRefresh() {
-  if (!m_session) return;
-  if (!m_outputsTimer) {
-    m_outputsTimer = new QTimer(this);
-    m_outputsTimer->setSingleShot(true);
-    m_outputsTimer->setInterval(kOutputRefreshDelayMs);
-    connect(m_outputsTimer, &QTimer::timeout, this, &MainWindow::startOutputRefresh);
-  }
-  m_outputsDirty = true;
-  m_outputsTimer->start();  // a burst of edits (A, N, A, N, ...) is written once
-}
-
-void MainWindow::startOutputRefresh() {
-  if (!m_session || !m_outputsDirty) return;
-  // A running detection writes these files itself when it finishes, with every edit in them.
-  if (isDetecting()) {
-    m_outputsDirty = false;
-    return;
-  }
-  if (m_outputsWatcher) return;  // one at a time; the one running starts the next when dirty
-  m_outputsDirty = false;
-  const std::filesystem::path store = m_session->storePath().toStdString();
-  auto* watcher = new QFutureWatcher<QString>(this);
-  m_outputsWatcher = watcher;
-  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
-    const QString error = watcher->result();
-    watcher->deleteLater();
-    m_outputsWatcher = nullptr;
-    if (!error.isEmpty())
-      statusBar()->showMessage(tr("Review saved, but the results folder's GeoJSON/CSV could not be updated: %1").arg(error),
-                               15000);
-    if (m_outputsDirty && !(m_outputsTimer && m_outputsTimer->isActive())) startOutputRefresh();
-  });
-  watcher->setFuture(QtConcurrent::run([store] { return writeNucleusOutputs(store); }));
-}
-
-void MainWindow::finishOutputRefresh() {
-  if (m_outputsWatcher) m_outputsWatcher->waitForFinished();
-  if (m_outputsTimer) m_outputsTimer->stop();
-  if (m_outputsDirty && m_session && !isDetecting()) {
-    m_outputsDirty = false;
-    const QString error = writeNucleusOutputs(m_session->storePath().toStdString());
-    if (!error.isEmpty()) qWarning().noquote() << "results folder's GeoJSON/CSV not updated:" << error;
-  }
-  m_outputsDirty = false;
-}
-
-bool MainWindow::outputsPending() const {
-  return m_outputsWatcher != nullptr || (m_outputsTimer && m_outputsTimer->isActive());
 }
 
 }  // namespace karyon::ui

@@ -10,12 +10,16 @@
 // outputFolderFor()); a detection run shows nuclei as tiles finish and opens its store. Every review
 // edit is written to the store at once (see ReviewSession).
 //
+// The window's parts live in their own files: main_window.cpp (window, menus, slide, status bar,
+// layout), main_window_detection.cpp, main_window_review.cpp, main_window_results.cpp (open, export,
+// import); RecentFiles, ModelDialog, ReviewPanel, outline filter menus, results export,
+// ResultsFolderOutputs and GeoJsonImport are classes and functions of their own.
+//
 // Slides open from File > Open, drag and drop, the recent-files menu (QSettings "recentFiles") or
 // openSlide() (the command line). Opening runs on a worker thread (OpenSlide may read an index for
 // seconds on a network share), so the window stays responsive. A slide that cannot be opened is
 // reported through the error reporter (a message box by default) with karyon::core::SlideError's
 // message; the previous slide, if any, stays open. No exception leaves a slot.
-#include <QFutureWatcher>
 #include <QMainWindow>
 #include <QStringList>
 #include <functional>
@@ -24,25 +28,28 @@
 #include <QRect>
 #include <QSize>
 
+#include "karyon/ui/recent_files.hpp"
+#include "karyon/ui/results_folder_outputs.hpp"
+
 class QAction;
 class QActionGroup;
 class QDockWidget;
 class QLabel;
 class QMenu;
 class QProgressBar;
-class QPushButton;
-class QSlider;
 class QTimer;
 class QToolButton;
 
 namespace karyon::ui {
 
 class DetectionController;
+class GeoJsonImport;
 class ImageAdjustDialog;
 class MeasurementPanel;
 class NucleusOverlay;
 class ShortcutsDialog;
 class OverviewWidget;
+class ReviewPanel;
 class ReviewSession;
 class SlideTileSource;
 class SlideViewer;
@@ -51,7 +58,7 @@ struct DetectionProgress;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  static constexpr int kMaxRecentFiles = 10;
+  static constexpr int kMaxRecentFiles = RecentFiles::kMax;
   using ErrorReporter = std::function<void(const QString& title, const QString& message)>;
   // Yes/no question (a message box by default; tests answer it themselves).
   using Confirmer = std::function<bool(const QString& title, const QString& question)>;
@@ -103,8 +110,12 @@ class MainWindow : public QMainWindow {
   void exportResults(const QString& kind, const QString& path, bool includeRejected = false);
   bool isExporting() const { return m_exporting > 0; }
   // Imports a GeoJSON file (ours or QuPath's) into the current results (created when there are
-  // none); returns how many nuclei, -1 on error (reported).
-  qint64 importGeoJson(const QString& path);
+  // none) without blocking: read on a worker, added in slices between events (GeoJsonImport), the
+  // status bar showing the progress. importFinished() or importFailed() (reported, the file named)
+  // tell the outcome. False, reported, when it cannot start: no slide, another import running, or
+  // results that cannot be created.
+  bool importGeoJson(const QString& path);
+  bool isImporting() const;
 
   // Review actions on the selected nucleus (the Review menu and its keys).
   void acceptSelected();
@@ -123,14 +134,14 @@ class MainWindow : public QMainWindow {
   MeasurementPanel* measurementPanel() const { return m_measurements; }
   ImageAdjustDialog* showImageAdjustDialog();
   ShortcutsDialog* showShortcuts();
-  // Nothing in flight: no open, detection, export, outline query, heatmap or measurement table
-  // scan (screenshots, tests).
+  // Nothing in flight: no open, detection, export, import, outline query, heatmap or measurement
+  // table scan (screenshots, tests).
   bool isBusy() const;
   // The results folder's nuclei.geojson / nuclei.csv (those a detection run wrote) are rewritten
   // from the store kOutputRefreshDelayMs after the last review edit, on a worker thread, and when
   // the results are closed; true while one is due or being written.
   bool outputsPending() const;
-  static constexpr int kOutputRefreshDelayMs = 1500;
+  static constexpr int kOutputRefreshDelayMs = ResultsFolderOutputs::kDelayMs;
 
  signals:
   void slideOpened(QString path);
@@ -139,6 +150,8 @@ class MainWindow : public QMainWindow {
   void detectionFinished(QString outputDir, qint64 nuclei);
   void detectionStopped(QString outputDir, bool cancelled, QString message);
   void exportFinished(QString path, qint64 count, QString error);
+  void importFinished(QString path, qint64 count);
+  void importFailed(QString path, QString message);
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -158,23 +171,18 @@ class MainWindow : public QMainWindow {
   void applyFirstRunDockSizes();
   void scheduleLayoutSave();
   void saveLayout();
-  void scheduleOutputRefresh();
-  void startOutputRefresh();
-  void finishOutputRefresh();
   void createActions();
+  void createDetector();
+  void createImport();
+  void loadDetectionSettings();
   void finishOpen(const QString& path, std::shared_ptr<const SlideTileSource> source, const QString& error);
   void showOpenDialog();
-  void rebuildRecentMenu();
-  void addRecentFile(const QString& path);
-  void removeRecentFile(const QString& path);
   void updateSlideInfo();
   void updateViewStatus();
   void updateCursorStatus(const QPointF& level0);
   void updateLoadingStatus();
   void createReviewDock();
   void createMeasurementsDock();
-  void createOutlineFilterMenus(QMenu* view);
-  void rebuildClassFilterMenu();
   void updateDetectionAvailability();
   void updateReviewDock();
   void onDetectionProgress(const DetectionProgress& progress);
@@ -185,6 +193,9 @@ class MainWindow : public QMainWindow {
   void showModelDialog();
   void showExportDialog(const QString& kind);
   void showImportDialog();
+  void onImportFinished(const QString& path, qint64 count);
+  void onImportFailed(const QString& path, const QString& message);
+  void refreshResultViews();
   void showOpenResultsDialog();
   void reclassifyWithPicker();
   void setSelectedState(int state);
@@ -199,7 +210,7 @@ class MainWindow : public QMainWindow {
   QLabel* m_magnificationLabel = nullptr;
   QLabel* m_cursorLabel = nullptr;
   QLabel* m_loadingLabel = nullptr;
-  QMenu* m_recentMenu = nullptr;
+  RecentFiles* m_recent = nullptr;
   QAction* m_closeAction = nullptr;
   QAction* m_runDetection = nullptr;
   QAction* m_detectRegion = nullptr;
@@ -207,7 +218,6 @@ class MainWindow : public QMainWindow {
   QAction* m_undo = nullptr;
   QAction* m_redo = nullptr;
   QList<QAction*> m_resultActions;  // enabled only with results open
-  QList<QPushButton*> m_reviewButtons;  // the Review dock's; enabled only with results open
   QActionGroup* m_colorGroup = nullptr;
   QDockWidget* m_reviewDock = nullptr;
   QDockWidget* m_measurementsDock = nullptr;
@@ -215,15 +225,12 @@ class MainWindow : public QMainWindow {
   ImageAdjustDialog* m_imageAdjust = nullptr;
   ShortcutsDialog* m_shortcuts = nullptr;
   QAction* m_autoAdvance = nullptr;
-  QMenu* m_classFilterMenu = nullptr;
-  QLabel* m_countsLabel = nullptr;
-  QLabel* m_queueLabel = nullptr;
-  QLabel* m_selectionLabel = nullptr;
-  QLabel* m_resultsLabel = nullptr;
-  QSlider* m_opacitySlider = nullptr;
+  ReviewPanel* m_reviewPanel = nullptr;
   QProgressBar* m_progressBar = nullptr;
   QLabel* m_progressLabel = nullptr;
   QToolButton* m_cancelButton = nullptr;
+  QProgressBar* m_importBar = nullptr;
+  GeoJsonImport* m_import = nullptr;
   DetectionController* m_detector = nullptr;
   ReviewSession* m_session = nullptr;
   std::shared_ptr<NucleusOverlay> m_overlay;
@@ -235,11 +242,9 @@ class MainWindow : public QMainWindow {
   QString m_currentPath;
   ErrorReporter m_reportError;
   Confirmer m_confirm;
-  QObject* m_pendingOpen = nullptr;
+  QObject* m_pendingOpen = nullptr;  // watcher of the open in progress; replaced by a newer open
   QTimer* m_saveLayoutTimer = nullptr;
-  QTimer* m_outputsTimer = nullptr;
-  QFutureWatcher<QString>* m_outputsWatcher = nullptr;
-  bool m_outputsDirty = false;  // watcher of the open in progress; replaced by a newer open
+  ResultsFolderOutputs* m_outputs = nullptr;
 };
 
 }  // namespace karyon::ui
