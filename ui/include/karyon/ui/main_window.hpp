@@ -35,7 +35,6 @@ class QAction;
 class QActionGroup;
 class QDockWidget;
 class QLabel;
-class QMenu;
 class QProgressBar;
 class QTimer;
 class QToolButton;

@@ -11,6 +11,10 @@
 // refresh() is called; the heatmap is one grid computed on a worker (compute_heatmap).
 //
 // Threads: GUI thread only, except the queries, which run on QtConcurrent's pool.
+//
+// Its parts: the outline cache (outline_cache.hpp), the heatmap (heatmap_layer.hpp), hit testing
+// (nucleus_hit_test.hpp) and the review tools' input and drawing (nucleus_review_tools.cpp); this
+// file and nucleus_overlay.cpp put them together: session, colours, filters, selection, painting.
 #include <QColor>
 #include <QImage>
 #include <QObject>
@@ -18,13 +22,13 @@
 #include <QPolygonF>
 #include <QSet>
 #include <QString>
-#include <QVector>
 #include <array>
-#include <memory>
 #include <optional>
 #include <vector>
 
 #include "karyon/core/nucleus.hpp"
+#include "karyon/ui/heatmap_layer.hpp"
+#include "karyon/ui/outline_cache.hpp"
 #include "karyon/ui/overlay_layer.hpp"
 
 namespace karyon::ui {
@@ -32,23 +36,13 @@ namespace karyon::ui {
 class ReviewSession;
 class SlideViewer;
 
-struct NucleusShape {
-  qint64 id = 0;
-  QPolygonF outer;  // level-0 pixels
-  QVector<QPolygonF> holes;
-  QRectF bbox;
-  float score = 0;
-  QString className;
-  core::ReviewState state = core::ReviewState::Unreviewed;
-};
-
 class NucleusOverlay : public QObject, public OverlayLayer {
   Q_OBJECT
  public:
   enum class ColorMode { ReviewState, Class, Score };
   enum class Tool { Navigate, Region, Draw };
   static constexpr double kOutlineMaxDownsample = 4.0;
-  static constexpr std::size_t kMaxOutlines = 40000;
+  static constexpr std::size_t kMaxOutlines = OutlineCache::kMaxOutlines;
 
   explicit NucleusOverlay(SlideViewer* viewer, QObject* parent = nullptr);
   ~NucleusOverlay() override;
@@ -78,13 +72,13 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   void refresh(bool heatmap = false);
   // Whether the current view shows outlines (else the heatmap).
   bool showsOutlines() const;
-  bool queryPending() const { return m_queryRunning; }
-  bool heatmapPending() const { return m_heatmapRunning; }
+  bool queryPending() const { return m_outlines.isRunning(); }
+  bool heatmapPending() const { return m_heatmap.isRunning(); }
   // The nuclei fetched for the cached area (tests, hit testing).
-  const std::vector<NucleusShape>& shapes() const { return m_shapes; }
-  bool outlinesTruncated() const { return m_truncated; }
-  const QImage& heatmapImage() const { return m_heatmap; }
-  double heatmapMax() const { return m_heatmapMax; }
+  const std::vector<NucleusShape>& shapes() const { return m_outlines.shapes(); }
+  bool outlinesTruncated() const { return m_outlines.truncated(); }
+  const QImage& heatmapImage() const { return m_heatmap.image(); }
+  double heatmapMax() const { return m_heatmap.max(); }
 
   // Point-in-polygon on the fetched nuclei (smallest one wins where they overlap), else the nearest
   // outline within 4 screen pixels; 0 when none.
@@ -118,14 +112,13 @@ class NucleusOverlay : public QObject, public OverlayLayer {
  private:
   void onViewChanged();
   void startQuery();
-  bool needsQuery() const;
+  void onOutlinesUpdated();
   void startHeatmap();
+  void onHeatmapUpdated();
   void onEdited(qint64 id, const QRectF& area);
   void finishDrawing();
-  int vertexAt(const QPointF& widgetPos, const ViewTransform& view) const;
   void paintOutlines(QPainter& p, const ViewTransform& view, const QRectF& visible);
-  void paintHeatmap(QPainter& p, const ViewTransform& view);
-  void paintLegend(QPainter& p);
+  void paintTools(QPainter& p, const ViewTransform& view);
 
   QPointer<SlideViewer> m_viewer;
   QPointer<ReviewSession> m_session;
@@ -136,21 +129,8 @@ class NucleusOverlay : public QObject, public OverlayLayer {
   Tool m_tool = Tool::Navigate;
   double m_heatmapOpacity = 0.55;
 
-  // Outline cache: nuclei whose boxes meet m_cachedRect (level-0), unless m_truncated.
-  std::vector<NucleusShape> m_shapes;
-  QRectF m_cachedRect;
-  QRectF m_queriedVisible;  // the viewport the cached query was made for
-  bool m_cacheStale = true;
-  bool m_truncated = false;
-  bool m_queryRunning = false;
-  bool m_queryAgain = false;
-  int m_generation = 0;  // bumped by setSession: late results of an older session are dropped
-
-  QImage m_heatmap;  // one pixel per grid cell, ARGB, full alpha (opacity applied when painting)
-  QRectF m_heatmapRect;  // level-0 area the grid covers
-  double m_heatmapMax = 0;
-  bool m_heatmapRunning = false;
-  bool m_heatmapAgain = false;
+  OutlineCache m_outlines;
+  HeatmapLayer m_heatmap;
 
   qint64 m_selected = 0;
   int m_dragVertex = -1;
