@@ -466,6 +466,21 @@ class ReviewTest : public QObject {
     QVERIFY(m_reports.first().message.contains(QStringLiteral("nuclei.csv")));
     QVERIFY(waitIdle());
     QCOMPARE(m_window->session()->count(ReviewState::Drawn), m_masterNuclei);
+    // One import at a time; closing the results before the file is read stops it, and the store
+    // keeps what it had.
+    const QString store = m_window->session()->storePath();
+    QVERIFY(m_window->importGeoJson(out + QStringLiteral("/nuclei.geojson")));
+    QVERIFY(!m_window->importGeoJson(out + QStringLiteral("/nuclei.geojson")));
+    QCOMPARE(m_reports.size(), 2);
+    m_window->closeResults();
+    QVERIFY(importFailed.wait(30000));
+    QVERIFY2(importFailed.last().at(1).toString().contains(QStringLiteral("closed")),
+             qPrintable(importFailed.last().at(1).toString()));
+    QCOMPARE(m_reports.size(), 3);
+    QCOMPARE(imported.size(), 1);
+    QVERIFY(m_window->openResults(store));
+    QVERIFY(waitIdle());
+    QCOMPARE(m_window->session()->count(ReviewState::Drawn), m_masterNuclei);
   }
 
   void cancel_then_run_again_resumes() {
