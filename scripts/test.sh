@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Newcomer command 2: set up, build, and run every test (ctest). `--asan` also builds the
-# sanitizer configuration (no LibTorch, no Qt) and runs its tests, then a 30 s smoke of each fuzz target.
+# Newcomer command 2: set up, build, and run every test (ctest). `--asan` (what CI runs) also builds the
+# ASan + UBSan configuration (no LibTorch, no Qt) and runs its tests, runs the pipeline and batch tests under
+# ThreadSanitizer (with LibTorch), then a 30 s smoke of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,6 +12,8 @@ if [ "${1:-}" = "--asan" ]; then
   cmake --preset asan -DKARYON_PYTHON="$PWD/.venv/bin/python" >/dev/null
   cmake --build build-asan -j "$(nproc)"
   ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -j "$(nproc)" --output-on-failure --timeout 600
+  echo "[test] ThreadSanitizer: pipeline and batch tests with LibTorch on CPU (build-tsan, tools/sanitizers/tsan.sh)"
+  tools/sanitizers/tsan.sh
   echo "[test] fuzz smoke: each libFuzzer target 30 s under ASan + UBSan + LSan (tools/fuzz/run.sh, build-fuzz)"
   # A fixed seed, so that a finding here is found again by the same command on another machine.
   KARYON_FUZZ_SEED=${KARYON_FUZZ_SEED:-1} tools/fuzz/run.sh 30
