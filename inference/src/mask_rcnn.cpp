@@ -240,6 +240,17 @@ MaskRcnn::Batch MaskRcnn::transform(const std::vector<at::Tensor>& images_in) co
 
 at::Tensor MaskRcnn::anchors(std::size_t level, int64_t h, int64_t wd, int64_t stride_h, int64_t stride_w,
                              const at::TensorOptions& fopts) const {
+  const std::array<int64_t, 6> key{static_cast<int64_t>(level), h, wd, stride_h, stride_w,
+                                   static_cast<int64_t>(fopts.dtype().toScalarType())};
+  std::lock_guard lock(anchors_mutex_);
+  if (anchors_cache_.size() > 256) anchors_cache_.clear();  // sizes seen by one model: a handful
+  auto [it, inserted] = anchors_cache_.try_emplace(key);
+  if (inserted) it->second = make_anchors(level, h, wd, stride_h, stride_w, fopts);
+  return it->second;
+}
+
+at::Tensor MaskRcnn::make_anchors(std::size_t level, int64_t h, int64_t wd, int64_t stride_h, int64_t stride_w,
+                                  const at::TensorOptions& fopts) const {
   const auto& sz = arch_.anchor_sizes[level];
   const auto& ar = arch_.aspect_ratios[level];
   const at::Tensor scales_t = at::tensor(std::vector<float>(sz.begin(), sz.end()), fopts);

@@ -4,6 +4,9 @@
 // Internal to the inference module.
 #include <ATen/ATen.h>
 
+#include <array>
+#include <map>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +50,7 @@ class MaskRcnn {
   Batch transform(const std::vector<at::Tensor>& images) const;
   std::vector<at::Tensor> backbone(const at::Tensor& x) const;  // P2..P5 + pool
   // AnchorGenerator for one level: (h * w * A, 4) anchors of an h x w feature map at the given stride.
+  // Made once per (level, size, stride, dtype): tiles mostly share one size.
   at::Tensor anchors(std::size_t level, int64_t h, int64_t w, int64_t stride_h, int64_t stride_w,
                      const at::TensorOptions& float_options) const;
   // Proposals per image, after per-level top-n, clipping, small-box removal and NMS; `max_detections`
@@ -70,6 +74,10 @@ class MaskRcnn {
   at::ScalarType dtype_;
   std::vector<int> blocks_;
   bool bottleneck_ = false;
+  at::Tensor make_anchors(std::size_t level, int64_t h, int64_t w, int64_t stride_h, int64_t stride_w,
+                          const at::TensorOptions& float_options) const;
+  mutable std::mutex anchors_mutex_;  // forward() is const and may run on several threads
+  mutable std::map<std::array<int64_t, 6>, at::Tensor> anchors_cache_;
 };
 
 // Pastes one mask (M x M probabilities, CPU float) into an image of im_h x im_w the way

@@ -349,14 +349,16 @@ std::vector<core::Nucleus> read_geojson(const fs::path& path, double mpp) {
   return out;
 }
 
+std::int64_t add_imported(ResultStore& store, core::Nucleus nucleus, const std::string& user) {
+  const bool rejected = nucleus.state == core::ReviewState::Rejected;
+  const std::int64_t id = store.add_drawn(std::move(nucleus), user);
+  if (rejected) store.set_state(id, core::ReviewState::Rejected, user);
+  return id;
+}
+
 std::int64_t import_geojson(ResultStore& store, const fs::path& path, double mpp, const std::string& user) {
   auto nuclei = read_geojson(path, mpp);
-  for (auto& n : nuclei) {
-    // A nucleus a reviewer rejected (an export that kept them) stays rejected, not a drawn nucleus.
-    const bool rejected = n.state == core::ReviewState::Rejected;
-    const std::int64_t id = store.add_drawn(std::move(n), user);
-    if (rejected) store.set_state(id, core::ReviewState::Rejected, user);
-  }
+  for (auto& n : nuclei) add_imported(store, std::move(n), user);
   return static_cast<std::int64_t>(nuclei.size());
 }
 

@@ -61,12 +61,7 @@ void GeoJsonImport::addSlice() {
   const std::string user = m_session->user().toStdString();
   try {
     while (m_added < m_nuclei.size() && clock.elapsed() < kSliceMs) {
-      core::Nucleus& n = m_nuclei[m_added];
-      // As postprocess::import_geojson: a nucleus a reviewer rejected (an export that kept them)
-      // stays rejected, not a drawn nucleus.
-      const bool rejected = n.state == core::ReviewState::Rejected;
-      const std::int64_t id = store.add_drawn(std::move(n), user);
-      if (rejected) store.set_state(id, core::ReviewState::Rejected, user);
+      postprocess::add_imported(store, std::move(m_nuclei[m_added]), user);
       ++m_added;
     }
   } catch (const std::exception& e) {

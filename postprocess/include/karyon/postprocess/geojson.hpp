@@ -39,8 +39,11 @@ std::int64_t export_csv(const ResultStore& store, const std::filesystem::path& p
 // name, derived classes such as QuPath's "Tumor: Positive" included, is the class as it stands.
 std::vector<core::Nucleus> read_geojson(const std::filesystem::path& path, double mpp = 0);
 
-// Adds read_geojson(path) to the store as drawn/imported nuclei (review state "drawn" keeps them
-// apart from detections); returns how many.
+// Adds one nucleus read from a file to the store as drawn/imported (review state "drawn" keeps it apart
+// from detections); one a reviewer rejected (an export that kept them) stays rejected. Returns its id.
+std::int64_t add_imported(ResultStore& store, core::Nucleus nucleus, const std::string& user);
+
+// Adds read_geojson(path) to the store with add_imported; returns how many.
 std::int64_t import_geojson(ResultStore& store, const std::filesystem::path& path, double mpp, const std::string& user);
 
 // Bounding box and vertex centroid from the outer ring, for nuclei read from files.
