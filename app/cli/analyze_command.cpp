@@ -26,7 +26,7 @@ void print_analyze_progress(const pipeline::AnalyzeProgress& p) {
 void add_analysis_options(CLI::App* cmd, pipeline::AnalyzeOptions& o) {
   cmd->add_option("--precision", o.precision, "fp32, fp16 or bf16 (CUDA)")->capture_default_str();
   cmd->add_option("--batch", o.batch_size, "Tiles per forward pass")->capture_default_str();
-  cmd->add_option("--workers", o.workers_per_device, "Model replicas per device")->capture_default_str();
+  cmd->add_option("--workers", o.workers_per_device, "Model replicas per device (default 0: one per core on CPU, at most 8, each with one thread; one per GPU)")->capture_default_str();
   cmd->add_option("--threads", o.threads_per_worker,
                   "Intra-op threads per CPU worker (default 0: OMP_NUM_THREADS or the cores, shared out between the workers)")
       ->capture_default_str();

@@ -168,14 +168,21 @@ WorkerPool::WorkerPool(const std::string& model_path, PoolOptions options) : sta
   State& s = *state_;
   s.opts = std::move(options);
   if (s.opts.batch_size < 1) throw core::InvalidArgument("batch size must be >= 1, got " + std::to_string(s.opts.batch_size));
-  if (s.opts.workers_per_device < 1)
-    throw core::InvalidArgument("workers per device must be >= 1, got " + std::to_string(s.opts.workers_per_device));
+  if (s.opts.workers_per_device < 0)
+    throw core::InvalidArgument("workers per device must be >= 0 (0: automatic), got " +
+                                std::to_string(s.opts.workers_per_device));
   const std::vector<std::string> devs = resolve_devices(s.opts.device);
   ModelOptions mo = s.opts.model;
   mo.device = devs.front();
   auto first = std::make_unique<Model>(Model::load(model_path, mo));
+  // Automatic: on CPU one single-threaded worker per core (up to 8), which beat one worker with all the
+  // cores by 1.22x on 2 cores (docs/BENCHMARKS.md); one per GPU.
+  auto workers_for = [&](const std::string& d) {
+    if (s.opts.workers_per_device > 0) return s.opts.workers_per_device;
+    return d == "cpu" ? std::clamp(default_cpu_threads(), 1, 8) : 1;
+  };
   for (const auto& d : devs)
-    for (int k = 0; k < s.opts.workers_per_device; ++k) {
+    for (int k = 0; k < workers_for(d); ++k) {
       if (s.models.empty()) s.models.push_back(std::move(first));
       else s.models.push_back(std::make_unique<Model>(s.models.front()->replica(d)));
       s.devices.push_back(s.models.back()->device());

@@ -121,8 +121,8 @@ void keep_pixels_under(postprocess::Candidate& c, const core::Tile& tile, const 
 void check_options(const AnalyzeOptions& o) {
   auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
   if (!in(o.batch_size, 1, 256)) throw InvalidArgument("batch " + std::to_string(o.batch_size) + " must be within 1..256");
-  if (!in(o.workers_per_device, 1, 64))
-    throw InvalidArgument("workers " + std::to_string(o.workers_per_device) + " must be within 1..64");
+  if (!in(o.workers_per_device, 0, 64))
+    throw InvalidArgument("workers " + std::to_string(o.workers_per_device) + " must be within 1..64 (or 0: automatic)");
   if (!in(o.threads_per_worker, 0, 256))
     throw InvalidArgument("threads " + std::to_string(o.threads_per_worker) + " must be within 1..256 (or 0: automatic)");
   if (!in(o.reader_threads, 1, 256))
@@ -313,7 +313,7 @@ void write_summary_json(const AnalyzeOptions& o, const fs::path& model, const in
                 {"mpp", {resolution.slide_mpp_x, resolution.slide_mpp_y}}, {"mpp_source", resolution.mpp_source}};
   s["model"] = {{"card", model.string()}, {"name", card.name}, {"mpp", card.mpp}, {"license", card.license}};
   s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
-                   {"workers", o.workers_per_device}, {"threads_per_worker", o.threads_per_worker},
+                   {"workers", summary.workers}, {"threads_per_worker", o.threads_per_worker},
                    {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", score_threshold},
                    {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
   if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
@@ -385,6 +385,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   pool_options.model.score_threshold = score_threshold;
   pool_options.model.paste_masks = false;  // masks are pasted at level 0 from mask_probs (to_candidate)
   inference::WorkerPool pool(model.string(), pool_options);
+  summary.workers = pool.worker_count();
   if (cancel && cancel->cancelled()) throw core::Cancelled();
 
   // Output folder and store. An existing store is never overwritten: resume it or choose another folder.

@@ -186,7 +186,7 @@ def validated_before_output():
         f.write(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     bad_card = card_copy("bad_weights.json", weights=bad_weights)
     cases = [(["--batch", "0"], "batch"), (["--device", "bogus"], "bogus"), (["--precision", "fp8"], "fp8"),
-             (["--heatmap-cell", "0"], "heatmap cell"), (["--workers", "0"], "workers"),
+             (["--heatmap-cell", "0"], "heatmap cell"), (["--workers", "-1"], "workers"),
              (None, "bad.safetensors")]
     for extra, needle in cases:
         args = flags + extra if extra else analyze_flags(bad_card) + REGION

@@ -30,7 +30,7 @@ struct PoolOptions {
   // "cpu", "cuda:N", "cuda:all" (one worker per GPU), or a comma list ("cuda:0,cuda:1").
   // Without CUDA, any cuda request falls back to CPU with a warning in the log.
   std::string device = "cpu";
-  int workers_per_device = 1;     // CPU: number of CPU workers (each with its own replica)
+  int workers_per_device = 1;     // replicas per device (CPU: CPU workers); 0 = automatic (CPU: one per core, at most 8)
   // Intra-op threads of each CPU worker; 0 = LibTorch's default (OMP_NUM_THREADS, else the cores)
   // shared out between the CPU workers, at least 1 each. Process-wide: LibTorch has one setting.
   int threads_per_worker = 0;

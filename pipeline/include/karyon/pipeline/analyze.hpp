@@ -29,7 +29,7 @@ struct AnalyzeOptions {
   std::string device = "cpu";         // cpu | cuda:N | cuda:all
   std::string precision = "fp32";     // fp32 | fp16 | bf16 (CUDA only)
   int batch_size = 2;
-  int workers_per_device = 1;
+  int workers_per_device = 0;         // 0: automatic (CPU: one per core, at most 8; one per GPU)
   int threads_per_worker = 0;         // intra-op threads of each CPU worker; 0 = the cores shared out
   int reader_threads = 2;
   std::optional<core::Level0Rect> region;
@@ -57,6 +57,7 @@ struct AnalyzeProgress {
 
 struct AnalyzeSummary {
   std::int64_t tiles_planned = 0;
+  int workers = 0;                    // inference workers this run used
   std::int64_t tiles_run = 0;         // in this invocation (re-run context tiles included)
   std::int64_t tiles_resumed = 0;     // already final from an earlier run
   std::int64_t nuclei = 0;
