@@ -193,7 +193,8 @@ WorkerPool::WorkerPool(const std::string& model_path, PoolOptions options) : sta
     const int threads = s.opts.threads_per_worker > 0
                             ? s.opts.threads_per_worker
                             : std::max(1, default_cpu_threads() / static_cast<int>(cpu_workers));
-    set_cpu_threads(threads);
+    // Only when it changes: at::set_num_threads also empties oneDNN's primitive cache.
+    if (cpu_threads() != threads) set_cpu_threads(threads);
     spdlog::info("inference: {} CPU worker(s) x {} intra-op thread(s)", cpu_workers, threads);
   }
   s.capacity = s.opts.queue_capacity > 0 ? static_cast<std::size_t>(s.opts.queue_capacity)
