@@ -13,14 +13,19 @@ namespace {
 
 enum class TiffKind { None, Classic, Big };
 
-TiffKind tiff_kind(const fs::path& path) {
+struct TiffHeader {
+  TiffKind kind = TiffKind::None;
+  bool little_endian = true;
+};
+
+TiffHeader tiff_header(const fs::path& path) {
   std::array<unsigned char, 4> m{};
   std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(m.data()), m.size())) return TiffKind::None;
+  if (!in.read(reinterpret_cast<char*>(m.data()), m.size())) return {};
   const bool ii = m[0] == 'I' && m[1] == 'I', mm = m[0] == 'M' && m[1] == 'M';
-  if (!ii && !mm) return TiffKind::None;
+  if (!ii && !mm) return {};
   const int version = ii ? m[2] | (m[3] << 8) : (m[2] << 8) | m[3];
-  return version == 42 ? TiffKind::Classic : version == 43 ? TiffKind::Big : TiffKind::None;
+  return {version == 42 ? TiffKind::Classic : version == 43 ? TiffKind::Big : TiffKind::None, ii};
 }
 
 // Bytes per value of a TIFF field type (TIFF 6.0 and BigTIFF); unknown types count as 1, the least.
@@ -36,12 +41,10 @@ std::uint64_t type_size(unsigned type) {
 // Walks every directory's entries without libtiff and finds a field claiming more bytes than the whole
 // file. OpenSlide's own TIFF parser (vendor detection) allocates what a field claims before it reads:
 // found by tools/fuzz, a 2.6 KB file whose ImageDescription claims 3.8 GB.
-std::optional<std::string> oversized_field(const fs::path& path, TiffKind kind, std::uint64_t file_size) {
+std::optional<std::string> oversized_field(const fs::path& path, const TiffHeader& header, std::uint64_t file_size) {
   std::ifstream in(path, std::ios::binary);
-  std::array<unsigned char, 4> magic{};
-  in.read(reinterpret_cast<char*>(magic.data()), 2);
-  const bool little = magic[0] == 'I';
-  const bool big = kind == TiffKind::Big;
+  const bool little = header.little_endian;
+  const bool big = header.kind == TiffKind::Big;
   bool ok = true;
   auto read_uint = [&](std::uint64_t at, int bytes) -> std::uint64_t {
     std::array<unsigned char, 8> b{};
@@ -80,13 +83,14 @@ std::optional<std::string> oversized_field(const fs::path& path, TiffKind kind, 
 }  // namespace
 
 std::optional<std::string> tiff_damage(const fs::path& path, std::uintmax_t file_size) {
-  const TiffKind kind = tiff_kind(path);
+  const TiffHeader header = tiff_header(path);
+  const TiffKind kind = header.kind;
   if (kind == TiffKind::None) return std::nullopt;
   // NDPI writes files over 4 GiB as classic TIFF with the offsets' high bits elsewhere: offsets cannot be
   // compared with the size there.
   const bool offsets_comparable = kind == TiffKind::Big || file_size <= 0xffffffffULL;
   if (offsets_comparable)
-    if (auto problem = oversized_field(path, kind, file_size)) return problem;
+    if (auto problem = oversized_field(path, header, file_size)) return problem;
   const TiffHandle handle(path.c_str(), "rm");  // no memory map: a cut file must not fault on access
   TIFF* tif = handle.get();
   if (!tif) return "libtiff cannot read its first directory (" + handle.last_error() + ")";
