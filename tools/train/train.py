@@ -116,9 +116,15 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--synth-slides", type=int, default=6)
+    ap.add_argument("--loss-weights", default="{}",
+                    help='JSON weights of the loss terms, e.g. {"loss_mask": 2.0} (unnamed terms weigh 1)')
     ap.add_argument("--init-card", help="start from this exported card's weights (when OUT has no last.pt)")
     args = ap.parse_args(argv)
 
+    loss_weights = json.loads(args.loss_weights)
+    known = {"loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg"}
+    if not isinstance(loss_weights, dict) or set(loss_weights) - known:
+        sys.exit(f"--loss-weights: a JSON object with keys among {sorted(known)}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -179,7 +185,7 @@ def main(argv=None):
         imgs = [i.to(args.device) for i in imgs]
         tgts = [{k: v.to(args.device) for k, v in t.items()} for t in tgts]
         losses = net(imgs, tgts)
-        loss = sum(losses.values())
+        loss = sum(loss_weights.get(k, 1.0) * v for k, v in losses.items())
         if not torch.isfinite(loss):
             print(f"step {step}: non-finite loss {losses}; skipped", flush=True)
             opt.zero_grad()
