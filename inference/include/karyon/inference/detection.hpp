@@ -8,9 +8,6 @@
 // exactly as torchvision's paste_masks_in_image does, thresholded, and cropped to the smallest
 // rectangle that can hold it (the expanded, integer box clipped to the tile): pixel (mx, my) of
 // `mask` is tile pixel (mask_x + mx, mask_y + my).
-#include <cstdint>
-#include <vector>
-
 #include "karyon/core/detection.hpp"
 
 namespace karyon::inference {
