@@ -18,7 +18,9 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TORCH_CMAKE=$(.venv/bin/python -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "share", "cmake"))')
 cmake --preset asan -DKARYON_PYTHON="$ROOT/.venv/bin/python" -DCMAKE_PREFIX_PATH="$TORCH_CMAKE" >/dev/null
-cmake --build build-asan -j "${KARYON_JOBS:-$(nproc)}"
+# The test binaries and the CLI they run; not the benchmark tools (nothing here runs them).
+cmake --build build-asan -j "${KARYON_JOBS:-$(nproc)}" --target core_tests tiling_tests postprocess_tests \
+  karyon_inference_tests pipeline_tests batch_tests karyon-cli
 export ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}"
 ctest --test-dir build-asan -E 'default_model_accuracy|tiling_invariance|slurm|^batch\.cli$|same_nuclei_whatever_the_threads|cancel_leaves_a_store|kill_and_resume' \
   -j "$(nproc)" --output-on-failure --timeout 900
