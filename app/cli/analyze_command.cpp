@@ -31,7 +31,8 @@ void add_analysis_options(CLI::App* cmd, pipeline::AnalyzeOptions& o) {
                   "Intra-op threads per CPU worker (default 0: OMP_NUM_THREADS or the cores, shared out between the workers)")
       ->capture_default_str();
   cmd->add_option("--readers", o.reader_threads, "Slide reader threads")->capture_default_str();
-  cmd->add_option("--tile-size", o.tile_size, "Tile size, analysis px")->capture_default_str();
+  cmd->add_option("--tile-size", o.tile_size, "Tile size, analysis px (raised to the model card's input.min_tile_size if smaller)")
+      ->capture_default_str();
   cmd->add_option("--overlap", o.overlap, "Tile overlap, analysis px (default: largest nucleus diameter)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--score-threshold", o.score_threshold, "Minimum detection score (default: the model card's threshold)")

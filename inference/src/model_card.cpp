@@ -192,6 +192,9 @@ ModelCard read_model_card(const std::string& path) {
     }
     get_opt(in2, "image_mean", c.image_mean, path, "input.");
     get_opt(in2, "image_std", c.image_std, path, "input.");
+    get_opt(in2, "min_tile_size", c.min_tile_size, path, "input.");
+    if (c.min_tile_size != 0 && (c.min_tile_size < 64 || c.min_tile_size > 8192))
+      fail(path, "input.min_tile_size " + std::to_string(c.min_tile_size) + " must be 0 (no minimum) or within 64..8192 px");
   }
   get_opt(j, "class_names", c.class_names, path, "");
   if (c.class_names.empty()) {

@@ -365,6 +365,16 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   const auto tissue = tiling::detect_tissue(*slide);
   tiling::TilePlanOptions plan_options;
   plan_options.tile_size = o.tile_size;
+  if (o.tile_size < card.min_tile_size) {
+    // Below its minimum the model's scores move with the tile's field of view, so a smaller tile would
+    // change which nuclei are found, not only how the work is cut (docs/BENCHMARKS.md, "Tiling invariance").
+    plan_options.tile_size = card.min_tile_size;
+    summary.warnings.push_back("tile size " + std::to_string(o.tile_size) + " px is below this model's minimum of " +
+                               std::to_string(card.min_tile_size) + " px (" + model.string() +
+                               ", input.min_tile_size: its detections change with a smaller field of view); using " +
+                               std::to_string(card.min_tile_size) + " px tiles");
+    spdlog::warn("{}", summary.warnings.back());
+  }
   plan_options.overlap = o.overlap;
   plan_options.region = o.region;
   const auto plan = tiling::plan_tiles(*slide, resolution, &tissue, plan_options);

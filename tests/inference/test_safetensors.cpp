@@ -121,6 +121,32 @@ TEST(ModelCard, integer_keys_refuse_non_integers) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ModelCard, min_tile_size_is_read_and_checked) {
+  const auto dir = std::filesystem::temp_directory_path() / ("karyon-card-min-tile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "card.json").string();
+  auto card_with = [&](const std::string& input) {
+    std::ofstream(path) << R"({"format":"karyon-maskrcnn/1","input":{"mpp":0.5)" << input << "}}";
+  };
+  card_with("");
+  EXPECT_EQ(read_model_card(path).min_tile_size, 0);  // absent: no minimum
+  card_with(R"(,"min_tile_size":512)");
+  EXPECT_EQ(read_model_card(path).min_tile_size, 512);
+  for (const char* bad : {R"(,"min_tile_size":32)", R"(,"min_tile_size":9000)", R"(,"min_tile_size":-512)",
+                          R"(,"min_tile_size":512.5)", R"(,"min_tile_size":"512")"}) {
+    card_with(bad);
+    EXPECT_THROW((void)read_model_card(path), core::ModelError) << bad;
+  }
+  card_with(R"(,"min_tile_size":32)");
+  try {
+    (void)read_model_card(path);
+  } catch (const core::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("input.min_tile_size 32"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Safetensors, missing_file_names_the_file) {
   try {
     SafetensorsFile f("/nonexistent/karyon.safetensors");

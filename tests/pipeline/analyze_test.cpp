@@ -146,6 +146,43 @@ TEST(Analyze, score_threshold_defaults_to_the_model_cards) {
   }
 }
 
+// A card's input.min_tile_size raises a smaller --tile-size (the shipped model's detections change below 512 px):
+// the run says so and finds what a run at the minimum finds.
+TEST(Analyze, tile_size_below_the_cards_minimum_is_raised_to_it) {
+  std::ifstream card_file(KARYON_PIPELINE_MODEL);
+  auto card = nlohmann::json::parse(card_file);
+  card["weights"] = (fs::path(KARYON_PIPELINE_MODEL).parent_path() / card["weights"].get<std::string>()).string();
+  card["input"]["min_tile_size"] = 384;
+  const fs::path min_card = test::scratch_dir() / "min_tile_card.json";
+  std::ofstream(min_card) << card.dump();
+  const core::Level0Rect region{384, 256, 512, 512};
+
+  auto small = options("below_min_tile");
+  small.model = min_card;
+  small.tile_size = 256;
+  small.region = region;
+  const auto raised = pipeline::analyze_slide(small);
+  ASSERT_EQ(raised.warnings.size(), 1u);
+  EXPECT_NE(raised.warnings[0].find("tile size 256 px is below this model's minimum of 384 px"), std::string::npos)
+      << raised.warnings[0];
+  std::ifstream sj(raised.summary_json);
+  EXPECT_EQ(nlohmann::json::parse(sj)["settings"]["tile_size"], 384);
+
+  auto at_min = options("at_min_tile");
+  at_min.tile_size = 384;
+  at_min.region = region;
+  const auto direct = pipeline::analyze_slide(at_min);
+  EXPECT_TRUE(direct.warnings.empty());
+  EXPECT_GT(direct.nuclei, 0) << "the comparison would be vacuous";
+  EXPECT_EQ(nuclei_of(raised.store), nuclei_of(direct.store));
+
+  auto larger = options("above_min_tile");  // a larger tile is left as asked
+  larger.model = min_card;
+  larger.tile_size = 512;
+  larger.region = region;
+  EXPECT_TRUE(pipeline::analyze_slide(larger).warnings.empty());
+}
+
 TEST(Analyze, unwritable_output_and_bad_slides_are_clear_errors) {
   auto o = options("bad");
   o.out_dir = slide().tiff / "sub";  // below a regular file

@@ -136,10 +136,13 @@ def measure(cli, slide, out_dir, settings, extra):
     rows = []
     ref = None
     for tile, overlap in settings:
-        gj = analyze(cli, slide, os.path.join(out_dir, f"t{tile}_o{overlap}"), tile, overlap, extra)
+        run_dir = os.path.join(out_dir, f"t{tile}_o{overlap}")
+        gj = analyze(cli, slide, run_dir, tile, overlap, extra)
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            used = json.load(f)["settings"]  # the card's min_tile_size may raise the tile; the grid rounds the overlap
         polys = polygons(gj)
-        row = {"tile_size": tile, "overlap": overlap, "overlapping_pairs": len(overlapping_pairs(polys)),
-               **outline_stats(polys)}
+        row = {"tile_size": tile, "overlap": overlap, "tile_size_used": used["tile_size"], "overlap_used": used["overlap"],
+               "overlapping_pairs": len(overlapping_pairs(polys)), **outline_stats(polys)}
         if ref is None:
             ref = gj
             n = len(polygons(gj))
@@ -148,7 +151,7 @@ def measure(cli, slide, out_dir, settings, extra):
             row.update(compare(cli, gj, ref))
         row["count_change"] = row["nuclei"] / max(1, row["reference"]) - 1
         rows.append(row)
-        print(f"tile {tile:5d} overlap {overlap:4d}: {row['nuclei']:6d} nuclei ({100 * row['count_change']:+.1f} %), "
+        print(f"tile {tile:5d} overlap {overlap:4d} (used {used['tile_size']}/{used['overlap']}): {row['nuclei']:6d} nuclei ({100 * row['count_change']:+.1f} %), "
               f"matched {100 * row['matched_of_reference']:.1f} % of the reference / {100 * row['matched_of_run']:.1f} % "
               f"of this run, {row['overlapping_pairs']} overlapping pairs, {row['invalid_outlines']} invalid outlines, "
               f"{row['vertices_mean']:.1f} vertices per outline", flush=True)

@@ -64,7 +64,12 @@ def main():
              "and nuclei still ~8–30 px wide; chosen for the CPU-only training budget of the first session; "
              "the cost is weaker separation of small touching nuclei.")
     L.append(f"- RGB in [0,1], normalised with mean {inp['image_mean']}, std {inp['image_std']} (ImageNet values; "
-             "the network is trained from scratch with them)\n")
+             "the network is trained from scratch with them)")
+    if inp.get("min_tile_size"):
+        L.append(f"- tiles of at least {inp['min_tile_size']} px (`input.min_tile_size`): `analyze` raises a smaller "
+                 "`--tile-size` to it, because below it the detections change with the tile's field of view "
+                 "(docs/BENCHMARKS.md, \"Tiling invariance\")")
+    L.append("")
     L.append("## Thresholds")
     L.append(f"- box score > {thr['box_score']}, box NMS {thr['box_nms']}, at most {thr['detections_per_img']} "
              f"detections per tile, mask probability > {thr['mask']}")

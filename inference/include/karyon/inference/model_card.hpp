@@ -23,7 +23,11 @@
 //     "min_size": 0, "max_size": 0,      0 = no resize (tiles are already at the model's µm/px)
 //     "size_divisible": 32
 //   },
-//   "input": {"mpp": 0.25, "image_mean": [0.485,0.456,0.406], "image_std": [0.229,0.224,0.225]},
+//   "input": {"mpp": 0.25, "image_mean": [0.485,0.456,0.406], "image_std": [0.229,0.224,0.225],
+//             "min_tile_size": 0},     > 0: the smallest tile (analysis px) this model's detections are
+//                                        validated at; analyze raises a smaller --tile-size to it, because
+//                                        below it the detections change with the tile's field of view
+//                                        (docs/MODEL_CARD.md); 0: any tile size the planner accepts
 //   "class_names": ["background", "nucleus"],
 //   "thresholds": {"box_score": 0.05, "box_nms": 0.5, "detections_per_img": 1000, "mask": 0.5},
 //   "provenance": {..., "weights_sha256": "<64 hex>"}, "metrics": {...}, "license": "..."
@@ -82,6 +86,7 @@ struct ModelCard {
   double mpp = 0;            // µm/px the model expects; 0 = unknown
   std::array<double, 3> image_mean = {0.485, 0.456, 0.406};
   std::array<double, 3> image_std = {0.229, 0.224, 0.225};
+  int min_tile_size = 0;     // analysis px; 0 = no minimum (see the card format above)
   std::vector<std::string> class_names;
   Thresholds thresholds;
   std::string weights_sha256;  // provenance.weights_sha256, lowercase hex; empty: not recorded
