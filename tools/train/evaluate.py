@@ -25,6 +25,7 @@ import classical  # noqa: E402
 import data  # noqa: E402
 import metrics  # noqa: E402
 import model as M  # noqa: E402
+import tta  # noqa: E402
 
 
 def load_any(path):
@@ -38,14 +39,18 @@ def load_any(path):
 
 
 @torch.no_grad()
-def predict(net, img, score_thresh, nms_thresh=None):
-    net.roi_heads.score_thresh = score_thresh
+def predict(net, img, score_thresh, nms_thresh=None, flips=1, view_score=0.05):
+    """With flips > 1 (test-time flips, tta.py), each view keeps detections above `view_score`, so that a nucleus
+    scored just under the threshold in one view still counts towards the fused score."""
+    net.roi_heads.score_thresh = score_thresh if flips == 1 else min(score_thresh, view_score)
     if nms_thresh is not None:
         net.roi_heads.nms_thresh = nms_thresh
     if hasattr(net, "karyon_cfg"):
         M.set_top_n_for(net, net.karyon_cfg, img)  # the card's per-content top-n, as the C++ engine
     x = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1).float() / 255.0
-    return net([x])[0]
+    if flips == 1:
+        return net([x])[0]
+    return tta.predict_with_flips(lambda view: net([view])[0], x, flips)
 
 
 def to_labels(out, shape, score_thresh, mask_thresh):
@@ -81,6 +86,8 @@ def main(argv=None):
     ap.add_argument("--nms", type=float, default=None, help="box NMS IoU threshold (default: the card's)")
     ap.add_argument("--mask", type=float, default=None, help="mask probability threshold (default: the card's)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--flips", type=int, default=1, choices=[1, 2, 4],
+                    help="test-time flips: 1 (none), 2 (+ horizontal), 4 (+ vertical, both); views fused by tta.py")
     ap.add_argument("--top-n-reference-area", type=float, default=None,
                     help="evaluate with the card's top-n counts per this many content pixels (what the product does "
                          "with cards that say so; use it for checkpoints and older cards to compare like with like)")
@@ -150,13 +157,14 @@ def main(argv=None):
         last_scores = {}
 
         def model_fn(img):
-            out = predict(net, img, score, nms)
+            out = predict(net, img, score, nms, flips=args.flips)
             # to_labels paints in ascending score order: label k is the k-th lowest score above the threshold
             last_scores["v"] = np.sort(out["scores"][out["scores"] > score].numpy())
             return to_labels(out, img.shape[:2], score, mask)
         methods.append(("model", model_fn))
         results["score_threshold"] = score
         results["thresholds"] = {"box_score": score, "box_nms": nms, "mask": mask}
+        results["flips"] = args.flips
     if args.classical:
         methods.append(("classical", lambda img: classical.segment(img, mpp)))
     for name, fn in methods:
