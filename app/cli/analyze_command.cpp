@@ -37,6 +37,10 @@ void add_analysis_options(CLI::App* cmd, pipeline::AnalyzeOptions& o) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--score-threshold", o.score_threshold, "Minimum detection score (default: the model card's threshold)")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--flips", o.test_time_flips,
+                  "Test-time flips: 1 (off), 2 or 4 views per tile, fused; that many times the inference time "
+                  "(docs/MODEL_CARD.md gives what they gain)")
+      ->capture_default_str();
   cmd->add_option("--heatmap-cell", o.heatmap_cell_um, "Heatmap cell size, µm")->capture_default_str();
   cmd->add_flag("--gzip", o.gzip, "Write nuclei.geojson.gz");
   cmd->add_flag("--strict", o.strict,

@@ -13,6 +13,7 @@
 #include "mask_rcnn.hpp"
 #include "safetensors.hpp"
 #include "sha256.hpp"
+#include "test_time_flips.hpp"
 
 namespace karyon::inference {
 namespace {
@@ -211,6 +212,8 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
 Model Model::load(const std::string& model_path, const ModelOptions& options) {
+  if (options.test_time_flips != 1 && options.test_time_flips != 2 && options.test_time_flips != 4)
+    throw core::InvalidArgument("test-time flips " + std::to_string(options.test_time_flips) + " must be 1, 2 or 4");
   auto impl = std::make_unique<Impl>();
   impl->card = resolve_model(model_path);
   impl->options = options;
@@ -244,6 +247,52 @@ std::vector<Detection> Model::detect(const core::RgbImage& tile) const {
   return detect(std::vector<TileView>{TileView::of(tile)}).at(0);
 }
 
+namespace {
+
+// A forward pass's output for one image as Detections with mask_probs (not pasted).
+std::vector<Detection> to_detections(const RawDetections& raw) {
+  const at::Tensor boxes = raw.boxes.to(at::kCPU).contiguous();
+  const at::Tensor scores = raw.scores.to(at::kCPU).contiguous();
+  const at::Tensor labels = raw.labels.to(at::kCPU).contiguous();
+  const at::Tensor masks = raw.masks.to(at::kCPU).contiguous();
+  const int64_t n = boxes.size(0);
+  std::vector<Detection> dets(static_cast<std::size_t>(n));
+  const float* b = boxes.data_ptr<float>();
+  const float* sc = scores.data_ptr<float>();
+  const int64_t* lb = labels.data_ptr<int64_t>();
+  for (int64_t k = 0; k < n; ++k) {
+    Detection& d = dets[static_cast<std::size_t>(k)];
+    d.x0 = b[k * 4], d.y0 = b[k * 4 + 1], d.x1 = b[k * 4 + 2], d.y1 = b[k * 4 + 3];
+    d.score = sc[k];
+    d.label = static_cast<int>(lb[k]);
+    const at::Tensor probs = masks[k].contiguous();
+    d.mask_probs_size = static_cast<int>(probs.size(-1));
+    d.mask_probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+  }
+  return dets;
+}
+
+// Detection::mask from mask_probs, as torchvision's paste_masks_in_image at tile resolution.
+void paste_at_tile_resolution(Detection& d, int tile_width, int tile_height, double mask_threshold) {
+  const int m = d.mask_probs_size;
+  const at::Tensor probs =
+      at::from_blob(d.mask_probs.data(), {m, m}, at::TensorOptions().dtype(at::kFloat)).clone();
+  const float box[4] = {d.x0, d.y0, d.x1, d.y1};
+  const PastedMask pm = paste_mask(probs, box, tile_height, tile_width);
+  d.mask_x = static_cast<int>(pm.x0);
+  d.mask_y = static_cast<int>(pm.y0);
+  const at::Tensor bin = (pm.probs > mask_threshold).contiguous();
+  d.mask = core::Mask(static_cast<int>(bin.size(1)), static_cast<int>(bin.size(0)));
+  d.mask_area = 0;
+  const bool* bp = bin.data_ptr<bool>();
+  for (std::size_t p = 0; p < d.mask.pixels.size(); ++p) {
+    d.mask.pixels[p] = bp[p] ? 255 : 0;
+    d.mask_area += bp[p] ? 1 : 0;
+  }
+}
+
+}  // namespace
+
 std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& tiles) const {
   for (std::size_t i = 0; i < tiles.size(); ++i) validate_tile(tiles[i], "tile " + std::to_string(i));
   std::vector<std::vector<Detection>> result(tiles.size());
@@ -253,6 +302,11 @@ std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& t
   if (m.options.score_threshold >= 0) th.box_score = m.options.score_threshold;
   if (m.options.detections_per_img > 0) th.detections_per_img = m.options.detections_per_img;
   const double mask_thr = m.options.mask_threshold >= 0 ? m.options.mask_threshold : th.mask;
+  const int views = m.options.test_time_flips;
+  // With flips, each view keeps detections from a lower score, so that a nucleus scored just under the
+  // threshold in one view still adds to the fused score (test_time_flips.hpp).
+  Thresholds view_th = th;
+  if (views > 1) view_th.box_score = std::min(th.box_score, kTestTimeFlipViewScore);
   try {
     c10::InferenceMode guard;
     // Host staging: pinned memory when copying to a GPU so the copy can be asynchronous.
@@ -260,45 +314,36 @@ std::vector<std::vector<Detection>> Model::detect(const std::vector<TileView>& t
     std::vector<int64_t> content;
     const auto u8 = at::TensorOptions().dtype(at::kByte).pinned_memory(m.device.is_cuda());
     for (const auto& t : tiles) {
-      if (m.card.architecture.top_n_reference_area > 0)
-        content.push_back(content_pixels(t.data, static_cast<long long>(t.width) * t.height));
+      const long long tile_content =
+          m.card.architecture.top_n_reference_area > 0 ? content_pixels(t.data, static_cast<long long>(t.width) * t.height) : 0;
       at::Tensor host = at::empty({t.height, t.width, 3}, u8);
       std::memcpy(host.data_ptr(), t.data, t.size_bytes);
       at::Tensor x = host.to(m.device, /*non_blocking=*/true).permute({2, 0, 1}).to(at::kFloat) / 255.0;
-      images.push_back((x - m.mean) / m.std);
-    }
-    const std::vector<RawDetections> raw = m.net->forward(images, th, content);
-    for (std::size_t i = 0; i < tiles.size(); ++i) {
-      const at::Tensor boxes = raw[i].boxes.to(at::kCPU).contiguous();
-      const at::Tensor scores = raw[i].scores.to(at::kCPU).contiguous();
-      const at::Tensor labels = raw[i].labels.to(at::kCPU).contiguous();
-      const at::Tensor masks = raw[i].masks.to(at::kCPU).contiguous();
-      const int64_t n = boxes.size(0);
-      auto& dets = result[i];
-      dets.resize(static_cast<std::size_t>(n));
-      const float* b = boxes.data_ptr<float>();
-      const float* sc = scores.data_ptr<float>();
-      const int64_t* lb = labels.data_ptr<int64_t>();
-      for (int64_t k = 0; k < n; ++k) {
-        Detection& d = dets[static_cast<std::size_t>(k)];
-        d.x0 = b[k * 4], d.y0 = b[k * 4 + 1], d.x1 = b[k * 4 + 2], d.y1 = b[k * 4 + 3];
-        d.score = sc[k];
-        d.label = static_cast<int>(lb[k]);
-        const at::Tensor probs = masks[k].contiguous();
-        d.mask_probs_size = static_cast<int>(probs.size(-1));
-        d.mask_probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-        if (!m.options.paste_masks) continue;
-        const PastedMask pm = paste_mask(masks[k], b + k * 4, tiles[i].height, tiles[i].width);
-        d.mask_x = static_cast<int>(pm.x0);
-        d.mask_y = static_cast<int>(pm.y0);
-        const at::Tensor bin = (pm.probs > mask_thr).contiguous();
-        d.mask = core::Mask(static_cast<int>(bin.size(1)), static_cast<int>(bin.size(0)));
-        const bool* bp = bin.data_ptr<bool>();
-        for (std::size_t p = 0; p < d.mask.pixels.size(); ++p) {
-          d.mask.pixels[p] = bp[p] ? 255 : 0;
-          d.mask_area += bp[p] ? 1 : 0;
-        }
+      x = (x - m.mean) / m.std;
+      for (int v = 0; v < views; ++v) {  // view 0 is the tile itself
+        const FlipView f = flip_view(v);
+        std::vector<int64_t> dims;
+        if (f.flip_x) dims.push_back(2);
+        if (f.flip_y) dims.push_back(1);
+        images.push_back(dims.empty() ? x : at::flip(x, dims));
+        if (m.card.architecture.top_n_reference_area > 0) content.push_back(tile_content);
       }
+    }
+    const std::vector<RawDetections> raw = m.net->forward(images, view_th, content);
+    for (std::size_t i = 0; i < tiles.size(); ++i) {
+      auto& dets = result[i];
+      if (views == 1) {
+        dets = to_detections(raw[i]);
+      } else {
+        std::vector<std::vector<Detection>> per_view;
+        for (int v = 0; v < views; ++v) {
+          per_view.push_back(to_detections(raw[i * static_cast<std::size_t>(views) + static_cast<std::size_t>(v)]));
+          unflip(per_view.back(), flip_view(v), tiles[i].width, tiles[i].height);
+        }
+        dets = fuse_views(per_view, kTestTimeFlipIou, th.box_score, th.detections_per_img);
+      }
+      if (m.options.paste_masks)
+        for (Detection& d : dets) paste_at_tile_resolution(d, tiles[i].width, tiles[i].height, mask_thr);
     }
   } catch (const c10::OutOfMemoryError& e) {
     throw OutOfMemory("inference on " + m.device.str() + " ran out of memory with a batch of " +

@@ -63,6 +63,7 @@ json settings_fingerprint(const AnalyzeOptions& o, const tiling::SlideMetadata& 
   j["overlap"] = plan.overlap;
   j["extent"] = {plan.extent.x, plan.extent.y, plan.extent.width, plan.extent.height};
   j["score_threshold"] = score_threshold;
+  if (o.test_time_flips != 1) j["test_time_flips"] = o.test_time_flips;  // absent in stores made before the option
   // How detections become nuclei (level-0 masks, pixel ownership): a store made by another version of
   // that step must not be continued with this one.
   j["merge"] = "level0-masks+ownership/1";
@@ -131,6 +132,8 @@ void check_options(const AnalyzeOptions& o) {
   if (!(o.score_threshold < 1))  // negative: the card's; NaN and >= 1 are refused
     throw InvalidArgument("score threshold " + std::to_string(o.score_threshold) + " must be within [0, 1)");
   (void)inference::parse_precision(o.precision);
+  if (o.test_time_flips != 1 && o.test_time_flips != 2 && o.test_time_flips != 4)
+    throw InvalidArgument("flips " + std::to_string(o.test_time_flips) + " must be 1 (off), 2 or 4");
   if (o.resume && o.overwrite) throw InvalidArgument("--resume and --overwrite contradict each other: choose one");
 }
 
@@ -315,7 +318,8 @@ void write_summary_json(const AnalyzeOptions& o, const fs::path& model, const in
   s["settings"] = {{"device", o.device},         {"precision", o.precision},     {"batch_size", o.batch_size},
                    {"workers", summary.workers}, {"threads_per_worker", o.threads_per_worker},
                    {"tile_size", plan.tile_size}, {"overlap", plan.overlap},      {"score_threshold", score_threshold},
-                   {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um}};
+                   {"read_level", resolution.read_level}, {"heatmap_cell_um", o.heatmap_cell_um},
+                   {"test_time_flips", o.test_time_flips}};
   if (o.region) s["settings"]["region"] = {o.region->x, o.region->y, o.region->width, o.region->height};
   s["counts"] = {{"tiles_planned", summary.tiles_planned}, {"tiles_run", summary.tiles_run},
                  {"tiles_resumed", summary.tiles_resumed}, {"tiles_damaged", summary.damaged_tiles.size()},
@@ -393,6 +397,7 @@ AnalyzeSummary analyze_slide(const AnalyzeOptions& o, const std::function<void(c
   pool_options.batch_size = o.batch_size;
   pool_options.model.precision = inference::parse_precision(o.precision);
   pool_options.model.score_threshold = score_threshold;
+  pool_options.model.test_time_flips = o.test_time_flips;
   pool_options.model.paste_masks = false;  // masks are pasted at level 0 from mask_probs (to_candidate)
   inference::WorkerPool pool(model.string(), pool_options);
   summary.workers = pool.worker_count();

@@ -37,13 +37,16 @@ std::optional<json> finished_summary(const fs::path& dir) {
   return j;
 }
 
-// The options with the defaults analyze_slide would apply made explicit: the default model and its card's score
-// threshold. Read once per batch; an unreadable card is left for each slide's analysis to report.
+// The options as analyze_slide would apply them: the default model, its card's score threshold, and the tile size
+// raised to the card's input.min_tile_size. Read once per batch; an unreadable card is left for each slide's
+// analysis to report.
 AnalyzeOptions as_run(AnalyzeOptions o) {
   if (o.model.empty()) o.model = default_model_path();
-  if (o.score_threshold < 0 && !o.model.empty()) {
+  if (!o.model.empty()) {
     try {
-      o.score_threshold = inference::read_model_card(o.model.string()).thresholds.box_score;
+      const auto card = inference::read_model_card(o.model.string());
+      if (o.score_threshold < 0) o.score_threshold = card.thresholds.box_score;
+      o.tile_size = std::max(o.tile_size, card.min_tile_size);
     } catch (const core::Error&) {
     }
   }
@@ -62,6 +65,7 @@ std::string settings_mismatch(const json& s, const AnalyzeOptions& o) {  // o: a
   };
   if (o.score_threshold >= 0) num("score_threshold", o.score_threshold);  // < 0 only if the card was unreadable
   num("tile_size", o.tile_size);
+  if (set.contains("test_time_flips") || o.test_time_flips != 1) num("test_time_flips", o.test_time_flips);
   num("heatmap_cell_um", o.heatmap_cell_um);
   if (o.overlap >= 0) num("overlap", o.overlap);
   if (set.contains("region") != o.region.has_value()) diff.push_back("region");

@@ -39,6 +39,9 @@ struct ModelOptions {
   // Also paste each mask at tile resolution (Detection::mask, as torchvision returns it). Off for callers
   // that paste Detection::mask_probs themselves (the pipeline pastes at the slide's level 0).
   bool paste_masks = true;
+  // Test-time flips: 1 (off), 2 (also mirrored left-right) or 4 (also up-down, and both); the views are fused
+  // (src/test_time_flips.hpp). Costs that many forward passes per tile.
+  int test_time_flips = 1;
   bool allow_cpu_reduced_precision = false;  // tests only: run bf16/fp16 on the CPU (slow)
 };
 

@@ -37,6 +37,7 @@ struct AnalyzeOptions {
   int tile_size = 512;
   int overlap = -1;                   // -1: the largest nucleus diameter
   double score_threshold = -1;        // < 0: the model card's thresholds.box_score (what it was tuned at)
+  int test_time_flips = 1;            // 1 (off), 2 or 4 views per tile, fused (inference::ModelOptions)
   bool resume = false;                // continue a killed run in out_dir
   bool overwrite = false;             // replace an earlier run's results, or files named like them, in out_dir
   bool gzip = false;                  // nuclei.geojson.gz instead of nuclei.geojson
