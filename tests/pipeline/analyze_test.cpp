@@ -183,6 +183,23 @@ TEST(Analyze, tile_size_below_the_cards_minimum_is_raised_to_it) {
   EXPECT_TRUE(pipeline::analyze_slide(larger).warnings.empty());
 }
 
+TEST(Analyze, test_time_flips_are_recorded_and_part_of_the_settings) {
+  auto o = options("flips");
+  o.region = core::Level0Rect{512, 384, 256, 256};
+  o.test_time_flips = 2;
+  // (What the views find is tested in inference, TestTimeFlips.*: this random model's fused masks are mostly empty.)
+  const auto a = pipeline::analyze_slide(o);
+  EXPECT_GT(a.tiles_run, 0);
+  std::ifstream sj(a.summary_json);
+  EXPECT_EQ(nlohmann::json::parse(sj)["settings"]["test_time_flips"], 2);
+  o.resume = true;
+  o.test_time_flips = 1;  // continuing with other views would mix two kinds of output in one store
+  EXPECT_THROW(pipeline::analyze_slide(o), core::SettingsMismatch);
+  auto bad = options("flips_bad");
+  bad.test_time_flips = 3;
+  EXPECT_THROW(pipeline::analyze_slide(bad), core::InvalidArgument);
+}
+
 TEST(Analyze, unwritable_output_and_bad_slides_are_clear_errors) {
   auto o = options("bad");
   o.out_dir = slide().tiff / "sub";  // below a regular file
