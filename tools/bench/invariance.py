@@ -169,12 +169,13 @@ def main():
     ap.add_argument("--region")
     ap.add_argument("--mpp")
     ap.add_argument("--model")
+    ap.add_argument("--flips", help="analyze --flips (test-time flips) for every run")
     ap.add_argument("--out", required=True)
     ap.add_argument("--settings", default="512/48,256/48,1024/48,512/96,512/128")
     ap.add_argument("--json")
     args = ap.parse_args()
     extra = (["--region", args.region] if args.region else []) + (["--mpp", args.mpp] if args.mpp else []) + \
-        (["--model", args.model] if args.model else [])
+        (["--model", args.model] if args.model else []) + (["--flips", args.flips] if args.flips else [])
     rows = measure(args.cli, args.slide, args.out, parse_settings(args.settings), extra)
     if args.json:
         with open(args.json, "w") as f:
