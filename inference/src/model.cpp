@@ -275,8 +275,7 @@ std::vector<Detection> to_detections(const RawDetections& raw) {
 // Detection::mask from mask_probs, as torchvision's paste_masks_in_image at tile resolution.
 void paste_at_tile_resolution(Detection& d, int tile_width, int tile_height, double mask_threshold) {
   const int m = d.mask_probs_size;
-  const at::Tensor probs =
-      at::from_blob(d.mask_probs.data(), {m, m}, at::TensorOptions().dtype(at::kFloat)).clone();
+  const at::Tensor probs = at::from_blob(d.mask_probs.data(), {m, m}, at::TensorOptions().dtype(at::kFloat));  // read only
   const float box[4] = {d.x0, d.y0, d.x1, d.y1};
   const PastedMask pm = paste_mask(probs, box, tile_height, tile_width);
   d.mask_x = static_cast<int>(pm.x0);
